@@ -1,0 +1,90 @@
+/**
+ * payguard's typed errors. Each carries a stable `code` that callers branch on
+ * (never the message), and what a person needs to act on it.
+ */
+import type { RefusalReason } from './reasons.js';
+
+export abstract class PayguardError extends Error {
+  abstract readonly code: string;
+}
+
+export interface PolicyLocation {
+  /** The policy (or signature, or key) file the problem is in. */
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** Dotted path of the offending field, e.g. `allow.form[0].why`. */
+  readonly field?: string;
+}
+
+/** A policy file that is malformed or fails the schema. */
+export class PolicyError extends PayguardError {
+  readonly code: string = 'PG_POLICY_INVALID';
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  readonly field: string | undefined;
+  constructor(problem: string, where: PolicyLocation, options?: { cause?: unknown }) {
+    super(`${formatWhere(where)}: ${problem}`, options);
+    this.name = 'PolicyError';
+    this.file = where.file;
+    this.line = where.line;
+    this.column = where.column;
+    this.field = where.field;
+  }
+}
+
+/** A policy whose signature is missing, malformed, made by an unknown key, or does not verify. */
+export class PolicySignatureError extends PolicyError {
+  override readonly code = 'PG_POLICY_SIGNATURE';
+  constructor(problem: string, where: PolicyLocation, options?: { cause?: unknown }) {
+    super(problem, where, options);
+    this.name = 'PolicySignatureError';
+  }
+}
+
+/** A correctly signed policy whose serial is lower than one already accepted (a replayed old release). */
+export class PolicyRollbackError extends PolicyError {
+  override readonly code = 'PG_POLICY_ROLLBACK';
+  constructor(readonly serial: number, readonly floor: number, where: PolicyLocation) {
+    super(`serial ${serial} is lower than serial ${floor} already accepted; raise the serial and sign again`, where);
+    this.name = 'PolicyRollbackError';
+  }
+}
+
+/** A key file that cannot be read as a minisign key, or a secret key whose password is wrong. */
+export class KeyError extends PayguardError {
+  readonly code = 'PG_KEY_INVALID';
+  constructor(readonly file: string, problem: string, options?: { cause?: unknown }) {
+    super(`${file}: ${problem}`, options);
+    this.name = 'KeyError';
+  }
+}
+
+/**
+ * The verifier could not verify a document (not a violation: a failure to know).
+ * The proxy turns this into a block on protected routes, at one place.
+ */
+export class VerifyRefusal extends PayguardError {
+  readonly code = 'PG_VERIFY_REFUSED';
+  constructor(readonly reason: RefusalReason, detail: string, options?: { cause?: unknown }) {
+    super(`${reason}: ${detail}`, options);
+    this.name = 'VerifyRefusal';
+  }
+}
+
+/** Bad command-line or environment input. */
+export class UsageError extends PayguardError {
+  readonly code = 'PG_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function formatWhere(where: PolicyLocation): string {
+  let s = where.file;
+  if (where.line !== undefined) s += `:${where.line}${where.column !== undefined ? `:${where.column}` : ''}`;
+  if (where.field) s += ` (${where.field})`;
+  return s;
+}

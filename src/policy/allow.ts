@@ -1,0 +1,107 @@
+/**
+ * Allowlist and route matching: the two questions the rest of payguard asks a policy.
+ * URLs are compared after the WHATWG URL parser has resolved them, never as strings.
+ */
+import type { AllowEntry, AllowKind, Policy, Route, RouteMode } from './model.js';
+
+/**
+ * The entry of `allow[kind]` that permits `url`, or undefined. The site origin is always allowed
+ * for every kind except `inline` (hashes only), and is reported as the synthetic "self" entry.
+ */
+export function matchAllow(policy: Policy, kind: Exclude<AllowKind, 'inline'>, url: URL): AllowEntry | undefined {
+  // Only network schemes can be allowed; javascript:, data:, blob: and friends never match an origin.
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.origin === policy.site) return SELF_ENTRY;
+  for (const entry of policy.allow[kind]) {
+    if (entry.type === 'origin' && entry.origin === url.origin) return entry;
+    if (entry.type === 'url' && urlMatches(entry.url, entry.prefix, url)) return entry;
+  }
+  return undefined;
+}
+
+/** The `allow.inline` entry for a CSP hash source such as `sha256-…`, or undefined. */
+export function matchInlineHash(policy: Policy, hashes: readonly string[]): AllowEntry | undefined {
+  for (const entry of policy.allow.inline) {
+    if (entry.type === 'hash' && hashes.includes(entry.hash)) return entry;
+  }
+  return undefined;
+}
+
+export const SELF_ENTRY: AllowEntry = Object.freeze({ type: 'origin', origin: 'self', why: 'the site origin' });
+
+function urlMatches(allowed: string, prefix: boolean, url: URL): boolean {
+  // Fragments never reach the server, so they neither widen nor narrow a match.
+  const candidate = url.hash ? url.href.slice(0, url.href.length - url.hash.length) : url.href;
+  return prefix ? candidate.startsWith(allowed) : candidate === allowed;
+}
+
+/** What a route decision says about a request path. */
+export interface RouteMatch {
+  readonly route: Route | undefined;
+  /** The mode in force: the route's, or report when no route matches. */
+  readonly mode: RouteMode;
+  /** A label for metrics: the route's pattern, or "unmatched". */
+  readonly label: string;
+}
+
+/**
+ * The first route whose pattern matches the request path. The path is normalised first
+ * (percent-decoding of unreserved characters, `;params` dropped, repeated slashes folded, case folded),
+ * because the upstream router may treat `/Checkout`, `/%63heckout`, `/checkout;x` and `//checkout`
+ * as the same page (evasion-vectors H-14): a protected route must not be dodged by spelling.
+ */
+export function routeFor(policy: Policy, rawPath: string): RouteMatch {
+  const path = normaliseRequestPath(rawPath);
+  for (const route of policy.routes) {
+    if (compiledPattern(route).test(path)) return { route, mode: route.mode, label: route.path };
+  }
+  return { route: undefined, mode: 'report', label: 'unmatched' };
+}
+
+export function normaliseRequestPath(rawPath: string): string {
+  let path = rawPath;
+  const q = path.search(/[?#]/);
+  if (q >= 0) path = path.slice(0, q);
+  path = path.replace(/%([0-9a-fA-F]{2})/g, (m, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+  });
+  path = path
+    .split('/')
+    .map((segment) => segment.split(';')[0] ?? '')
+    .join('/');
+  path = path.replace(/\/{2,}/g, '/');
+  if (!path.startsWith('/')) path = '/' + path;
+  return path.toLowerCase();
+}
+
+const patternCache = new WeakMap<Route, RegExp>();
+
+function compiledPattern(route: Route): RegExp {
+  let re = patternCache.get(route);
+  if (!re) {
+    re = compileRoutePattern(route.path);
+    patternCache.set(route, re);
+  }
+  return re;
+}
+
+/** `*` is one path segment (possibly empty), `**` any number of segments; matching is case-insensitive. */
+export function compileRoutePattern(pattern: string): RegExp {
+  const normalised = normaliseRequestPath(pattern);
+  let source = '';
+  const segments = normalised.split('/').slice(1);
+  for (const [i, segment] of segments.entries()) {
+    if (segment === '**') {
+      // "/a/**" matches /a, /a/ and anything below it.
+      source += i === segments.length - 1 ? '(?:/.*)?' : '(?:/[^/]*)*';
+      continue;
+    }
+    source += '/' + segment.split('*').map(escapeRegExp).join('[^/]*');
+  }
+  return new RegExp(`^${source || '/'}$`, 's');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

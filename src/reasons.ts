@@ -1,0 +1,49 @@
+/**
+ * The closed set of reason codes payguard attaches to a violation or a refusal.
+ * Metrics labels, log lines, the block page's lookup and the README's table all use
+ * these exact strings (test/docs checks that every code is documented).
+ */
+
+/** A finding the policy does not allow: a place the page would send data, load code or navigate. */
+export const VIOLATION_REASONS = {
+  'foreign-form-action': 'a form action or formaction resolves to a target not in allow.form',
+  'foreign-script': 'a script (classic, module, SVG, preload, modulepreload, import-map address) loads from a URL not in allow.script',
+  'inline-code': 'an executable inline script or on* handler whose CSP hash is not in allow.inline',
+  'javascript-url': 'a javascript: URL in a navigable or loading attribute',
+  'data-url-code': 'a data: or blob: URL used as a script, frame, object or form target',
+  'foreign-frame': 'an iframe, frame, object or embed loads a URL not in allow.frame',
+  'foreign-navigation': 'a redirect, Refresh header, meta refresh or navigation target not in allow.navigate',
+  'foreign-base': 'a <base href> that resolves outside the site origin',
+  'import-map': 'an import map maps a specifier to a URL not in allow.script',
+  'speculation-rules': 'speculation rules (script or header) name a URL outside the site and allow.navigate',
+  'meta-csp': 'a <meta http-equiv=Content-Security-Policy> with a report endpoint outside the site',
+  'svg-animation-url': 'an SVG <set>/<animate> that writes a URL or event-handler attribute',
+  'invalid-data-block': 'a script data block (JSON-LD, application/json) that is not valid JSON',
+  'foreign-link-header': 'a Link header (preload, modulepreload, prefetch) to a URL not allowed',
+  'foreign-connect': 'a connection target (ping, attributionsrc, report endpoint) not in allow.connect',
+  'unparsable-url': 'a form, script or frame URL the URL parser rejects on a protected page',
+} as const;
+export type ViolationReason = keyof typeof VIOLATION_REASONS;
+
+/** Why a response could not be verified. On protected routes every refusal is a block (fail closed). */
+export const REFUSAL_REASONS = {
+  'undecodable-body': 'the body is not valid in the encoding the browser would use',
+  'unknown-encoding': 'the charset is one payguard cannot decode (replacement, iso-2022-kr, x-user-defined, ...)',
+  'encoding-mismatch': 'the encoding payguard decoded with differs from the one the browser would pick',
+  'too-large': 'the decoded body exceeds --max-inspect-bytes (decompression bombs included)',
+  'too-deep': 'the document nests deeper than payguard follows (Chromium flattens past ~512 levels)',
+  'inspection-timeout': 'verification did not finish within its time limit',
+  'unsupported-content-coding': 'a Content-Encoding payguard cannot decode (zstd on Node 20, dcb, dcz, unknown)',
+  'content-coding-error': 'the compressed body is corrupt or truncated',
+  'partial-content': 'a 206 partial response for a document on a protected route',
+  'unsupported-document-type': 'an XML, XHTML or SVG document payguard does not inspect on a protected route',
+  'ambiguous-header': 'duplicate or conflicting Location/Content-Type headers',
+  'upstream-unavailable': 'the storefront could not be reached',
+  'upstream-timeout': 'the storefront did not answer within --upstream-timeout',
+  'upstream-error': 'the storefront connection failed mid-response',
+  'rewrite-unverifiable': 'the rewritten page still had violations when verified again',
+  'internal-error': 'payguard itself failed while verifying (a bug; the page is not served)',
+} as const;
+export type RefusalReason = keyof typeof REFUSAL_REASONS;
+
+export type ReasonCode = ViolationReason | RefusalReason;
