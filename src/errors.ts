@@ -52,6 +52,19 @@ export class PolicyRollbackError extends PolicyError {
   }
 }
 
+/**
+ * The rollback floor (highest accepted serial) cannot be read or written: an unreadable, corrupt or
+ * unwritable state dir, or a full disk. The policy is refused: without the floor, rollback
+ * protection would silently stop.
+ */
+export class PolicyStateError extends PolicyError {
+  override readonly code = 'PG_POLICY_STATE';
+  constructor(problem: string, where: PolicyLocation, options?: { cause?: unknown }) {
+    super(problem, where, options);
+    this.name = 'PolicyStateError';
+  }
+}
+
 /** A key file that cannot be read as a minisign key, or a secret key whose password is wrong. */
 export class KeyError extends PayguardError {
   readonly code = 'PG_KEY_INVALID';

@@ -1,0 +1,160 @@
+/**
+ * The policy in force for a running proxy, and how it changes: on SIGHUP and when the policy or
+ * its signature changes on disk. A new policy replaces the old one only when it verifies;
+ * otherwise the last good one stays in force and the failure is logged and counted.
+ * Callers take `current()` once per response, so each response is checked against exactly one policy.
+ */
+import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { loadSignedPolicy, type LoadOptions } from './load.js';
+import type { PolicyInForce } from './model.js';
+
+export type ReloadTrigger = 'sighup' | 'file-change' | 'manual';
+export type ReloadResult = { ok: true; inForce: PolicyInForce } | { ok: false; error: Error };
+
+export interface PolicyHolderOptions extends LoadOptions {
+  /** Quiet time after the last file event before reloading; covers both files being replaced. */
+  readonly debounceMs?: number;
+  readonly logger?: (event: object) => void;
+}
+
+const DEFAULT_DEBOUNCE_MS = 300;
+
+export class PolicyHolder extends EventEmitter {
+  /** Reloads that replaced the policy in force. */
+  accepted = 0;
+  /** Reloads refused (bad signature, invalid, rolled back, unreadable): the last good policy stayed. */
+  rejected = 0;
+
+  #inForce: PolicyInForce;
+  readonly #options: PolicyHolderOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+  #watchers: FSWatcher[] = [];
+  #debounce: NodeJS.Timeout | undefined;
+  #sighupListener: (() => void) | undefined;
+
+  private constructor(options: PolicyHolderOptions, inForce: PolicyInForce) {
+    super();
+    this.#options = options;
+    this.#inForce = inForce;
+  }
+
+  /** Loads the policy; throws (a typed PolicyError or KeyError) when it cannot be put in force. */
+  static async open(options: PolicyHolderOptions): Promise<PolicyHolder> {
+    return new PolicyHolder(options, await loadSignedPolicy(options));
+  }
+
+  current(): PolicyInForce {
+    return this.#inForce;
+  }
+
+  /** Loads the files again. Never throws; reloads run one at a time, in the order asked. */
+  reload(trigger: ReloadTrigger): Promise<ReloadResult> {
+    const result = this.#queue.then(() => this.#reloadNow(trigger));
+    this.#queue = result;
+    return result;
+  }
+
+  async #reloadNow(trigger: ReloadTrigger): Promise<ReloadResult> {
+    let inForce: PolicyInForce;
+    try {
+      inForce = await loadSignedPolicy(this.#options);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.rejected++;
+      this.#log({
+        event: 'policy-reload-rejected',
+        trigger,
+        code: (error as { code?: string }).code ?? 'unknown',
+        error: error.message,
+        serialInForce: this.#inForce.policy.serial,
+      });
+      this.#notify('rejected', error);
+      return { ok: false, error };
+    }
+    const previous = this.#inForce;
+    // Editors and deploy tools touch files without changing them: not a new policy.
+    if (inForce.sha256 === previous.sha256 && inForce.keyId === previous.keyId && inForce.trustedComment === previous.trustedComment) {
+      this.#log({ event: 'policy-unchanged', trigger, serial: previous.policy.serial, sha256: previous.sha256 });
+      return { ok: true, inForce: previous };
+    }
+    this.#inForce = inForce; // the one assignment that swaps the policy
+    this.accepted++;
+    this.#log({
+      event: 'policy-reloaded',
+      trigger,
+      serial: inForce.policy.serial,
+      previousSerial: previous.policy.serial,
+      keyId: inForce.keyId,
+      sha256: inForce.sha256,
+    });
+    this.#notify('reloaded', inForce);
+    return { ok: true, inForce };
+  }
+
+  /**
+   * Reloads when anything changes in the directory of the policy or of its signature. Watching the
+   * directory, not the files: editors and deploy tools replace files by rename (a watch on the old
+   * inode would go quiet), and Kubernetes ConfigMaps swap a `..data` symlink without touching the
+   * file names. The two files may land in either order; a half-updated pair fails verification and
+   * the second file's event triggers the retry.
+   */
+  watch(): void {
+    if (this.#watchers.length > 0) return;
+    const signatureFile = this.#options.signatureFile ?? `${this.#options.policyFile}.minisig`;
+    const dirs = new Set([dirname(resolve(this.#options.policyFile)), dirname(resolve(signatureFile))]);
+    for (const dir of dirs) {
+      const watcher = watch(dir, { persistent: false }, () => this.#scheduleReload());
+      watcher.on('error', (err) => this.#log({ event: 'policy-watch-error', dir, error: err.message }));
+      this.#watchers.push(watcher);
+    }
+  }
+
+  /** Installs the SIGHUP handler (the conventional "reload your configuration" signal). */
+  handleSighup(): void {
+    if (this.#sighupListener) return;
+    this.#sighupListener = () => void this.reload('sighup');
+    process.on('SIGHUP', this.#sighupListener);
+  }
+
+  /** Stops watching and listening for SIGHUP; waits for a reload in progress. */
+  async close(): Promise<void> {
+    clearTimeout(this.#debounce);
+    this.#debounce = undefined;
+    for (const watcher of this.#watchers) watcher.close();
+    this.#watchers = [];
+    if (this.#sighupListener) process.off('SIGHUP', this.#sighupListener);
+    this.#sighupListener = undefined;
+    await this.#queue;
+  }
+
+  #scheduleReload(): void {
+    if (this.#watchers.length === 0) return;
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined;
+      void this.reload('file-change');
+    }, this.#options.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+  }
+
+  #log(event: object): void {
+    try {
+      this.#options.logger?.({ ...event, file: this.#options.policyFile });
+    } catch (err) {
+      process.emitWarning(`policy reload logger failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A listener's bug (metrics, logs) must not turn a completed reload into an exception: reload()
+   * promises never to throw, and a SIGHUP reload has nobody to catch it.
+   */
+  #notify(event: 'reloaded' | 'rejected', value: unknown): void {
+    try {
+      this.emit(event, value);
+    } catch (err) {
+      process.emitWarning(`a '${event}' listener of the policy holder threw: ${(err as Error).message}`);
+    }
+  }
+}

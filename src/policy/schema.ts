@@ -1,0 +1,138 @@
+/**
+ * The policy's JSON Schema: the one source of truth for its shape. policies/policy.schema.json is
+ * this object serialised by `schemaFileText()` (test/policy/schema-file.test.ts keeps them equal;
+ * regenerate with `node dist/src/policy/write-schema.js` after a build).
+ *
+ * `additionalProperties: false` everywhere, because a typo (`alow:`, `orgin:`) must be an error:
+ * an unknown key that was silently ignored would loosen or disable a check.
+ * What a schema cannot say (origins are bare WHATWG origins, hashes decode to the right length,
+ * route paths use only `*`/`**`) is checked afterwards in semantic.ts.
+ */
+
+/** `why` is the written justification PCI DSS 6.4.3 asks for; whitespace alone is not one. */
+const WHY = {
+  type: 'string',
+  pattern: '\\S',
+  description: 'Why this entry is allowed: the business justification PCI DSS 6.4.3 requires. Required, not blank.',
+} as const;
+
+const ORIGIN = {
+  type: 'string',
+  minLength: 1,
+  description: 'A bare origin (scheme://host[:port]), compared as a WHATWG URL origin.',
+} as const;
+
+const URL_ENTRY = {
+  type: 'string',
+  minLength: 1,
+  description: 'An exact URL, or a prefix of URLs when it ends in "/".',
+} as const;
+
+/** Exactly one of `origin` and `url`: an entry naming both would be ambiguous about its reach. */
+const ORIGIN_OR_URL = [{ required: ['origin'] }, { required: ['url'] }];
+
+const targetEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['why'],
+  oneOf: ORIGIN_OR_URL,
+  properties: { origin: ORIGIN, url: URL_ENTRY, why: WHY },
+} as const;
+
+const scriptEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['why'],
+  oneOf: ORIGIN_OR_URL,
+  properties: {
+    origin: ORIGIN,
+    url: URL_ENTRY,
+    integrity: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Subresource Integrity metadata as in the HTML integrity attribute: one or more space-separated sha256-/sha384-/sha512-<base64> tokens; the script must match one.',
+    },
+    why: WHY,
+  },
+} as const;
+
+const hashEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['hash', 'why'],
+  properties: {
+    hash: {
+      type: 'string',
+      minLength: 1,
+      description: "A CSP hash source for an inline script or event handler: sha256-<base64> (quotes as in CSP, 'sha256-…', are accepted).",
+    },
+    why: WHY,
+  },
+} as const;
+
+function nonEmptyList(items: object, description: string): object {
+  return { type: 'array', minItems: 1, items, description };
+}
+
+export const POLICY_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'urn:payguard:policy-schema:1',
+  title: 'payguard policy',
+  description:
+    'The signed allowlist payguard enforces: where a page may send data, load code or navigate. Sign it with `payguard sign` after every change.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['schema', 'serial', 'site', 'routes', 'allow'],
+  properties: {
+    $schema: { type: 'string', description: 'Editor hint only (the path or URL of this schema); ignored by payguard.' },
+    schema: { const: 1, description: 'The policy format version.' },
+    serial: {
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'Raise it every release: a serial lower than one already accepted is refused (rollback protection).',
+    },
+    site: { ...ORIGIN, description: 'The storefront\'s public origin ("self"), always allowed.' },
+    charset: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'The encoding a page is decoded with when it declares none (WHATWG encoding label, e.g. shift_jis). Default windows-1252.',
+    },
+    routes: nonEmptyList(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'mode'],
+        properties: {
+          path: {
+            type: 'string',
+            pattern: '^/',
+            description: 'A request path pattern: * matches one path segment, ** any number of segments.',
+          },
+          mode: { enum: ['block', 'rewrite', 'report'], description: 'What payguard does with a violation on this route.' },
+        },
+      },
+      'First match wins; paths no route matches are inspected in report mode.',
+    ),
+    allow: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The allowlists, one per kind of place a page can send data, load code or navigate.',
+      properties: {
+        form: nonEmptyList(targetEntry, 'Where forms may submit (action, formaction).'),
+        script: nonEmptyList(scriptEntry, 'Where scripts may load from (script src, module, preload, import maps).'),
+        frame: nonEmptyList(targetEntry, 'What iframes, frames, objects and embeds may load.'),
+        navigate: nonEmptyList(targetEntry, 'Where redirects, Refresh and navigation may lead.'),
+        connect: nonEmptyList(targetEntry, 'Where the page may connect (ping, report endpoints, APIs).'),
+        inline: nonEmptyList(hashEntry, 'Inline scripts and event handlers allowed by their CSP hash.'),
+      },
+    },
+  },
+} as const;
+
+/** The exact text of policies/policy.schema.json. */
+export function schemaFileText(): string {
+  return JSON.stringify(POLICY_SCHEMA, null, 2) + '\n';
+}

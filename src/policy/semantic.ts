@@ -1,0 +1,195 @@
+/**
+ * What the JSON Schema cannot say, checked on data that already has the schema's shape, and the
+ * conversion to the in-memory `Policy`: origins and URLs go through the WHATWG URL parser (the
+ * browser is the judge of what a string means), hashes are decoded and measured.
+ */
+import type { AllowEntry, AllowKind, Policy, Route, RouteMode } from './model.js';
+import { ALLOW_KINDS } from './model.js';
+import type { FieldPath, SourceProblem } from './source.js';
+
+/** The shape the schema guarantees (see schema.ts). */
+export interface PolicyData {
+  schema: 1;
+  serial: number;
+  site: string;
+  charset?: string;
+  routes: { path: string; mode: RouteMode }[];
+  allow: Partial<Record<AllowKind, EntryData[]>>;
+}
+
+interface EntryData {
+  origin?: string;
+  url?: string;
+  integrity?: string;
+  hash?: string;
+  why: string;
+}
+
+export const DEFAULT_CHARSET = 'windows-1252';
+
+/** SHA-2 digest sizes of the algorithms SRI (W3C SRI §3.2) and CSP hash sources (CSP3 §2.3.1) accept. */
+const DIGEST_BYTES: Readonly<Record<string, number>> = { sha256: 32, sha384: 48, sha512: 64 };
+
+/**
+ * The issue's examples write `sha384-...` for a hash not yet computed. We accept that exact
+ * placeholder so a draft parses; it can never match a real digest (it only ever blocks), and
+ * `payguard sign` refuses a policy that still contains one (see lint.ts).
+ */
+export const HASH_PLACEHOLDER = '...';
+
+export function buildPolicy(data: PolicyData, problems: SourceProblem[]): Policy {
+  const site = bareOrigin(data.site, ['site'], problems);
+  const allow = {} as Record<AllowKind, readonly AllowEntry[]>;
+  for (const kind of ALLOW_KINDS) {
+    allow[kind] = (data.allow[kind] ?? []).map((entry, i) => buildEntry(entry, ['allow', kind, i], problems));
+  }
+  return {
+    schema: 1,
+    serial: data.serial,
+    site: site ?? data.site,
+    routes: data.routes.map((route, i) => buildRoute(route, ['routes', i], problems)),
+    allow,
+    defaultCharset: data.charset === undefined ? DEFAULT_CHARSET : encodingName(data.charset, problems),
+  };
+}
+
+function buildEntry(entry: EntryData, path: FieldPath, problems: SourceProblem[]): AllowEntry {
+  const why = entry.why.trim();
+  if (entry.hash !== undefined) {
+    return { type: 'hash', hash: cspHashSource(entry.hash, [...path, 'hash'], problems), why };
+  }
+  const integrity = entry.integrity === undefined ? undefined : sriTokens(entry.integrity, [...path, 'integrity'], problems);
+  const withIntegrity = integrity ? { integrity } : {};
+  if (entry.origin !== undefined) {
+    const origin = bareOrigin(entry.origin, [...path, 'origin'], problems) ?? entry.origin;
+    return { type: 'origin', origin, why, ...withIntegrity };
+  }
+  const url = allowedUrl(entry.url ?? '', [...path, 'url'], problems);
+  return { type: 'url', url: url ?? '', prefix: url?.endsWith('/') ?? false, why, ...withIntegrity };
+}
+
+/** A bare http(s) origin, serialised as the URL parser does (`HTTPS://X:443` → `https://x`). */
+function bareOrigin(text: string, path: FieldPath, problems: SourceProblem[]): string | undefined {
+  const url = parseHttpUrl(text, path, problems);
+  if (!url) return undefined;
+  // `*` is a valid host code point to the URL parser, so `https://*.example` would parse and match nothing.
+  if (url.hostname.includes('*')) {
+    problems.push({ path, message: `"${text}": wildcards are not supported; list each origin` });
+    return undefined;
+  }
+  if (url.href !== `${url.origin}/`) {
+    problems.push({ path, message: `"${text}" is not a bare origin (no path, query, fragment or credentials); use a url entry for a path` });
+    return undefined;
+  }
+  return url.origin;
+}
+
+/** An exact URL or (ending in `/`) a prefix, stored as the URL parser serialises it. */
+function allowedUrl(text: string, path: FieldPath, problems: SourceProblem[]): string | undefined {
+  const url = parseHttpUrl(text, path, problems);
+  if (!url) return undefined;
+  if (url.username || url.password) {
+    problems.push({ path, message: `"${text}" contains credentials` });
+    return undefined;
+  }
+  // Fragments never reach the server and matchAllow ignores them: an entry with one would match nothing.
+  if (url.hash || text.includes('#')) {
+    problems.push({ path, message: `"${text}" has a fragment, which never reaches the server; remove it` });
+    return undefined;
+  }
+  if (url.href.endsWith('/') && url.search) {
+    problems.push({ path, message: `"${text}": a prefix entry (ending in "/") cannot have a query` });
+    return undefined;
+  }
+  return url.href;
+}
+
+function parseHttpUrl(text: string, path: FieldPath, problems: SourceProblem[]): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.push({ path, message: `"${text}" is not an absolute URL the WHATWG URL parser accepts` });
+    return undefined;
+  }
+  // Only network schemes can be allowed (matchAllow never matches javascript:, data:, blob:).
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problems.push({ path, message: `"${text}": only http: and https: can be allowed` });
+    return undefined;
+  }
+  return url;
+}
+
+/** SRI metadata as in the integrity attribute: space-separated `alg-base64` tokens (W3C SRI §3.5). */
+function sriTokens(text: string, path: FieldPath, problems: SourceProblem[]): readonly string[] {
+  const tokens = text.trim().split(/\s+/);
+  for (const token of tokens) {
+    const problem = hashProblem(token);
+    if (problem) problems.push({ path, message: `integrity "${token}": ${problem}` });
+  }
+  return tokens;
+}
+
+/** A CSP hash source (CSP3 §2.3.1 hash-source), quotes optional, base64url folded to base64. */
+function cspHashSource(text: string, path: FieldPath, problems: SourceProblem[]): string {
+  const unquoted = /^'.*'$/s.test(text) ? text.slice(1, -1) : text;
+  const dash = unquoted.indexOf('-');
+  const algorithm = unquoted.slice(0, dash + 1).toLowerCase();
+  const digest = unquoted.slice(dash + 1).replace(/-/g, '+').replace(/_/g, '/');
+  const problem = dash < 0 ? hashProblem(unquoted) : hashProblem(algorithm + digest);
+  if (problem) {
+    problems.push({ path, message: `hash "${text}": ${problem}` });
+    return text;
+  }
+  // One spelling per digest, so matchInlineHash can compare strings.
+  return digest === HASH_PLACEHOLDER ? algorithm + digest : algorithm + Buffer.from(digest, 'base64').toString('base64');
+}
+
+function hashProblem(token: string): string | undefined {
+  const match = /^(sha256|sha384|sha512)-(.*)$/s.exec(token);
+  if (!match) return 'must be sha256-, sha384- or sha512- followed by the base64 digest';
+  const [, algorithm, digest] = match as unknown as [string, string, string];
+  if (digest === HASH_PLACEHOLDER) return undefined;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(digest)) return 'the digest is not base64';
+  const bytes = Buffer.from(digest, 'base64').length;
+  const expected = DIGEST_BYTES[algorithm]!;
+  if (bytes !== expected) return `a ${algorithm} digest is ${expected} bytes, this one is ${bytes}`;
+  return undefined;
+}
+
+function buildRoute(route: { path: string; mode: RouteMode }, path: FieldPath, problems: SourceProblem[]): Route {
+  const problem = routePathProblem(route.path);
+  if (problem) problems.push({ path: [...path, 'path'], message: `route path "${route.path}": ${problem}` });
+  return { path: route.path, mode: route.mode };
+}
+
+/** Route patterns are paths with `*` (inside a segment) and `**` (a whole segment) as the only wildcards. */
+function routePathProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('/')) return 'must start with "/"';
+  if (/[?#]/.test(pattern)) return 'a route matches the path only; remove the query or fragment';
+  if (/[\s\\[\]{}()|^$+<>"`\u0000-\u001f\u007f]/.test(pattern)) return 'only * and ** are wildcards; this contains a character that is neither a path character nor a wildcard';
+  for (const segment of pattern.split('/')) {
+    if (segment.includes('***')) return '*** is not a wildcard (use * for one segment, ** for any number)';
+    if (segment.includes('**') && segment !== '**') return '** must be a whole path segment (/a/**/b, not /a**)';
+  }
+  return undefined;
+}
+
+/** A WHATWG encoding label (Encoding §4.2 "get an encoding"), stored as the encoding's name. */
+function encodingName(label: string, problems: SourceProblem[]): string {
+  try {
+    return new TextDecoder(label).encoding;
+  } catch {
+    problems.push({ path: ['charset'], message: `"${label}" is not an encoding label browsers know (e.g. utf-8, shift_jis, euc-jp, windows-1252)` });
+    return DEFAULT_CHARSET;
+  }
+}
+
+/** Object.freeze, all the way down: the policy in force must not change under a response. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
