@@ -2,3 +2,10 @@
  * The verifier's public surface (pure functions; see types.ts for the contract).
  */
 export type { DocumentInput, Finding, FindingKind, HeaderList, VerifiedDocument } from './types.js';
+export { verifyDocument } from './document.js';
+export { verifyHeaders } from './headers.js';
+export { rewriteDocument } from './rewrite.js';
+export { extractMimeType, sniffHtml, type MimeType } from './mime.js';
+export { cspHashes } from './hash.js';
+export { decodeDocument } from './decode.js';
+export { parseDeclarativeRefresh } from './refresh.js';

@@ -41,6 +41,7 @@ export type FindingKind =
   | 'speculation-rules' // <script type=speculationrules> URLs, Speculation-Rules header
   | 'svg-animation' // <set>/<animate> writing href or on*
   | 'data-block' // a non-executable script (JSON-LD…) checked to be data
+  | 'connect' // <a|area ping>, attributionsrc on any element: background requests
   | 'location-header'
   | 'refresh-header'
   | 'link-header';

@@ -1,12 +1,279 @@
+/**
+ * `payguard scan`: verify one page (a built file, or a URL) against the signed policy, the same
+ * way the proxy does, and print every finding. For release CI: exit 0 clean, 1 violations,
+ * 2 when the page could not be verified at all (bad policy, refused page, unreadable input).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { request } from 'undici';
+import { UsageError, VerifyRefusal } from '../../errors.js';
+import { routeFor } from '../../policy/allow.js';
+import { checkFloor, readFloor } from '../../policy/floor.js';
+import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
+import type { PolicyInForce, RouteMode } from '../../policy/model.js';
+import { verifyDocument } from '../../verify/index.js';
+import type { Finding, HeaderList, VerifiedDocument } from '../../verify/types.js';
 import type { Command } from '../command.js';
 
-// Scaffolding: replaced by the issue that builds this command.
+const USAGE = `Usage: payguard scan FILE|URL --policy POLICY --public-key FILE [options]
+
+Verifies one page against the signed policy exactly as the proxy would, and prints every
+place it can send data, load code or navigate: a table, or JSON with --json.
+
+FILE is read as the exact bytes the storefront serves. URL (http or https) is fetched once
+(no redirects followed: a redirect is checked as a Location finding) and verified with the
+response's headers.
+
+Options:
+  --policy FILE       the signed policy (FILE.minisig beside it)
+  --public-key FILE   a trusted minisign public key; repeat during a key rotation
+  --url PUBLIC-URL    the URL shoppers see the page at (default: the policy's site plus the
+                      fetched URL's path, or the site's "/" for a FILE). The route it falls
+                      under decides the mode: inline code is a violation only on block and
+                      rewrite routes, so scan checkout pages with --url https://shop/checkout/...
+  --json              print JSON instead of a table
+  --state-dir DIR     also refuse a policy serial lower than the one accepted in DIR
+                      (read-only: scan never raises the rollback floor)
+  -h, --help          show this help
+
+Exit status: 0 no violations; 1 violations; 2 error (bad policy or key, a page payguard
+refuses to verify, an unreadable file or URL).
+`;
+
+/** Far above a real page; the proxy's own inspection limit is of the same order. */
+const MAX_PAGE_BYTES = 10 * 1024 * 1024;
+const FETCH_TIMEOUT_MS = 15_000;
+
+interface ScanOptions {
+  readonly source: string;
+  readonly policyFile: string;
+  readonly publicKeyFiles: readonly string[];
+  readonly publicUrl: string | undefined;
+  readonly json: boolean;
+  readonly stateDir: string | undefined;
+}
+
+interface Page {
+  readonly bytes: Uint8Array;
+  readonly headers: HeaderList;
+  /** The path and query the page was fetched at (a URL source), for the default public URL. */
+  readonly pathAndQuery?: string;
+}
+
+/** Input that could not be read: reported on stderr, exit 2 (not a usage mistake). */
+class UnreadablePage extends Error {}
+
 export const scanCommand: Command = {
   name: 'scan',
-  summary: '(being built)',
-  usage: 'payguard scan: being built\n',
-  async run() {
-    process.stderr.write('payguard scan: not built yet\n');
-    return 2;
+  summary: 'verify one page (file or URL) against the signed policy',
+  usage: USAGE,
+  async run(argv) {
+    const options = parseScanArgs(argv);
+    const inForce = await loadPolicy(options);
+    let page: Page;
+    try {
+      page = isUrl(options.source) ? await fetchPage(options.source) : await readPage(options.source);
+    } catch (err) {
+      if (!(err instanceof UnreadablePage)) throw err;
+      process.stderr.write(`payguard scan: ${err.message}\n`);
+      return 2;
+    }
+    const publicUrl = publicUrlOf(options, page, inForce);
+    const mode = routeFor(inForce.policy, pathAndQueryOf(publicUrl)).mode;
+    let verified: VerifiedDocument;
+    try {
+      verified = verifyDocument({ bytes: page.bytes, url: publicUrl, headers: page.headers, policy: inForce.policy, mode });
+    } catch (err) {
+      if (!(err instanceof VerifyRefusal)) throw err;
+      const report = { url: publicUrl, mode, refused: err.reason, detail: err.message };
+      if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      process.stderr.write(`payguard scan: refused (${err.reason}): the page cannot be verified, and would be blocked on a protected route: ${err.message}\n`);
+      return 2;
+    }
+    process.stdout.write(options.json ? jsonReport(publicUrl, mode, inForce, verified) : tableReport(publicUrl, mode, verified));
+    return verified.violations.length === 0 ? 0 : 1;
   },
 };
+
+function parseScanArgs(argv: readonly string[]): ScanOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        policy: { type: 'string' },
+        'public-key': { type: 'string', multiple: true },
+        url: { type: 'string' },
+        json: { type: 'boolean' },
+        'state-dir': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [source, ...extra] = positionals;
+  if (source === undefined || extra.length > 0) throw new UsageError('give exactly one FILE or URL to scan');
+  if (values.policy === undefined) throw new UsageError('--policy is required');
+  const publicKeyFiles = values['public-key'] ?? [];
+  if (publicKeyFiles.length === 0) throw new UsageError('at least one --public-key is required');
+  if (values.url !== undefined && !isUrl(values.url)) throw new UsageError(`--url must be an absolute http(s) URL, not "${values.url}"`);
+  return {
+    source,
+    policyFile: values.policy,
+    publicKeyFiles,
+    publicUrl: values.url,
+    json: values.json ?? false,
+    stateDir: values['state-dir'],
+  };
+}
+
+/** Signature and schema as `serve` checks them; the rollback floor only read, never raised. */
+async function loadPolicy(options: ScanOptions): Promise<PolicyInForce> {
+  const inForce = await readSignedPolicy({ policyFile: options.policyFile }, await loadPublicKeys(options.publicKeyFiles));
+  if (options.stateDir !== undefined) checkFloor(inForce.policy.serial, await readFloor(options.stateDir), options.policyFile);
+  return inForce;
+}
+
+function isUrl(s: string): boolean {
+  return /^https?:\/\//i.test(s) && URL.canParse(s);
+}
+
+async function readPage(file: string): Promise<Page> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new UnreadablePage(`${file} is not a file`);
+    if (info.size > MAX_PAGE_BYTES) throw new UnreadablePage(`${file} is larger than ${MAX_PAGE_BYTES} bytes`);
+    // A file has no response headers: the charset comes from a BOM, a meta, or the policy's default.
+    return { bytes: new Uint8Array(await readFile(file)), headers: [['content-type', 'text/html']] };
+  } catch (err) {
+    if (err instanceof UnreadablePage) throw err;
+    throw new UnreadablePage(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function fetchPage(source: string): Promise<Page> {
+  const url = new URL(source);
+  // Only origin and path in messages: a query string may carry personal data.
+  const shown = url.origin + url.pathname;
+  let response;
+  try {
+    response = await request(url, {
+      method: 'GET',
+      headers: { accept: 'text/html', 'accept-encoding': 'gzip, deflate, br' },
+      headersTimeout: FETCH_TIMEOUT_MS,
+      bodyTimeout: FETCH_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new UnreadablePage(`cannot fetch ${shown}: ${(err as Error).message}`);
+  }
+  const headers = headerList(response.headers);
+  const body = await readBounded(response.body, shown);
+  return { bytes: decodeContent(body, headers, shown), headers, pathAndQuery: url.pathname + url.search };
+}
+
+async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): void }, shown: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > MAX_PAGE_BYTES) {
+        body.destroy();
+        throw new UnreadablePage(`${shown} is larger than ${MAX_PAGE_BYTES} bytes`);
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+  } catch (err) {
+    if (err instanceof UnreadablePage) throw err;
+    throw new UnreadablePage(`cannot read ${shown}: ${(err as Error).message}`);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Content codings undone in reverse order of application (RFC 9110 §8.4), bounded like the body. */
+function decodeContent(body: Buffer, headers: HeaderList, shown: string): Uint8Array {
+  const codings = headers
+    .filter(([name]) => name === 'content-encoding')
+    .flatMap(([, value]) => value.split(','))
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  let bytes = body;
+  for (const coding of codings.reverse()) {
+    const limit = { maxOutputLength: MAX_PAGE_BYTES };
+    try {
+      if (coding === 'gzip' || coding === 'x-gzip') bytes = gunzipSync(bytes, limit);
+      else if (coding === 'deflate') bytes = inflateSync(bytes, limit);
+      else if (coding === 'br') bytes = brotliDecompressSync(bytes, limit);
+      else throw new UnreadablePage(`${shown} uses Content-Encoding "${coding}", which scan cannot decode`);
+    } catch (err) {
+      if (err instanceof UnreadablePage) throw err;
+      throw new UnreadablePage(`${shown}: the ${coding} body is corrupt or too large: ${(err as Error).message}`);
+    }
+  }
+  return new Uint8Array(bytes);
+}
+
+/** undici gives duplicates as arrays; the verifier wants every line (duplicate Content-Type and Location matter). */
+function headerList(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const list: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) list.push([name.toLowerCase(), v]);
+  }
+  return list;
+}
+
+function publicUrlOf(options: ScanOptions, page: Page, inForce: PolicyInForce): string {
+  if (options.publicUrl !== undefined) return new URL(options.publicUrl).href;
+  return new URL(page.pathAndQuery ?? '/', inForce.policy.site).href;
+}
+
+function pathAndQueryOf(url: string): string {
+  const u = new URL(url);
+  return u.pathname + u.search;
+}
+
+function tableReport(url: string, mode: RouteMode, verified: VerifiedDocument): string {
+  const rows = verified.findings.map((f) => [
+    f.kind,
+    f.allowed ? 'allowed' : 'VIOLATION',
+    f.element + (f.attribute ? ` ${f.attribute}` : '') + (f.context ? ` (${f.context})` : ''),
+    `${f.line}:${f.col}`,
+    target(f),
+    f.allowed ? (f.entry?.why ?? '') : (f.reason ?? ''),
+  ]);
+  const header = ['KIND', 'VERDICT', 'ELEMENT', 'LINE:COL', 'URL', 'REASON / WHY'];
+  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const line = (cells: string[]): string => cells.map((c, i) => clip(c, widths[i] ?? 0).padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const summary =
+    `${verified.violations.length} violation${verified.violations.length === 1 ? '' : 's'}, ` +
+    `${verified.findings.length} finding${verified.findings.length === 1 ? '' : 's'} ` +
+    `(${url}, ${mode} mode, decoded as ${verified.encoding} from ${verified.encodingSource})`;
+  return [line(header), ...rows.map(line), '', summary, ''].join('\n');
+}
+
+/** What the finding points at: its resolved URL, else its first CSP hash (inline code), else the raw value. */
+function target(f: Finding): string {
+  return f.url ?? f.hashes?.[0] ?? f.raw ?? '';
+}
+
+function clip(s: string, width: number): string {
+  return s.length <= width ? s : s.slice(0, width - 1) + '…';
+}
+
+function jsonReport(url: string, mode: RouteMode, inForce: PolicyInForce, verified: VerifiedDocument): string {
+  const report = {
+    url,
+    mode,
+    policy: { file: inForce.file, serial: inForce.policy.serial, keyId: inForce.keyId, sha256: inForce.sha256 },
+    encoding: verified.encoding,
+    encodingSource: verified.encodingSource,
+    violations: verified.violations.length,
+    findings: verified.findings,
+  };
+  return JSON.stringify(report, null, 2) + '\n';
+}

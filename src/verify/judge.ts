@@ -1,0 +1,103 @@
+/**
+ * Turning a place the page sends, loads or navigates into a Finding: which allowlist decides it,
+ * and why it is not allowed. One place, so every finder applies the same rules.
+ */
+import { matchAllow, matchInlineHash } from '../policy/allow.js';
+import type { AllowEntry, AllowKind, Policy, RouteMode } from '../policy/model.js';
+import type { ViolationReason } from '../reasons.js';
+import { cspHashes } from './hash.js';
+import type { Finding, FindingKind } from './types.js';
+
+/** Where a finding sits (everything except the verdict). */
+export interface Place {
+  readonly kind: FindingKind;
+  readonly list: AllowKind;
+  readonly element: string;
+  readonly attribute?: string;
+  readonly raw?: string;
+  readonly line: number;
+  readonly col: number;
+  readonly offset?: number;
+  readonly context?: string;
+}
+
+export interface Verdict {
+  readonly allowed: boolean;
+  readonly entry?: AllowEntry;
+  readonly reason?: ViolationReason;
+  readonly url?: string;
+  readonly origin?: string;
+  readonly hashes?: readonly string[];
+}
+
+const RAW_LIMIT = 256;
+
+export function truncateRaw(raw: string): string {
+  return raw.length > RAW_LIMIT ? `${raw.slice(0, RAW_LIMIT)}…` : raw;
+}
+
+export function makeFinding(place: Place, verdict: Verdict): Finding {
+  const finding: Record<string, unknown> = { kind: place.kind, list: place.list };
+  if (place.raw !== undefined) finding['raw'] = truncateRaw(place.raw);
+  if (verdict.url !== undefined) finding['url'] = verdict.url;
+  if (verdict.origin !== undefined) finding['origin'] = verdict.origin;
+  if (verdict.hashes !== undefined) finding['hashes'] = verdict.hashes;
+  finding['element'] = place.element;
+  if (place.attribute !== undefined) finding['attribute'] = place.attribute;
+  finding['line'] = place.line;
+  finding['col'] = place.col;
+  if (place.offset !== undefined) finding['offset'] = place.offset;
+  if (place.context !== undefined) finding['context'] = place.context;
+  finding['allowed'] = verdict.allowed;
+  if (verdict.entry !== undefined) finding['entry'] = verdict.entry;
+  if (verdict.reason !== undefined) finding['reason'] = verdict.reason;
+  return finding as unknown as Finding;
+}
+
+/** WHATWG URL parse; undefined for failure (the browser then does nothing with it). */
+export function resolveUrl(value: string, base: string | URL): URL | undefined {
+  try {
+    return new URL(value, base);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Inline code (a script's text, an on* handler, a javascript: URL) is allowed by its CSP hash in
+ * allow.inline. Issue 3: unknown inline code is a violation only on routes in block or rewrite mode;
+ * in report mode it is still listed, with its hashes and no entry, so the inventory shows it.
+ */
+export function judgeInline(policy: Policy, mode: RouteMode, text: string, reason: ViolationReason): Verdict {
+  const hashes = cspHashes(text);
+  const entry = matchInlineHash(policy, hashes);
+  if (entry) return { allowed: true, entry, hashes };
+  if (mode === 'report') return { allowed: true, hashes };
+  return { allowed: false, reason, hashes };
+}
+
+/**
+ * A resolved URL against one allowlist. javascript: is code (judged by hash of the attribute value,
+ * as CSP 'unsafe-hashes' does for navigations to javascript: URLs); data: and blob: documents and
+ * scripts are never allowed; about: (about:blank, about:srcdoc) loads nothing from the network.
+ */
+export function judgeUrl(
+  policy: Policy,
+  mode: RouteMode,
+  list: Exclude<AllowKind, 'inline'>,
+  url: URL | undefined,
+  raw: string,
+  foreignReason: ViolationReason,
+): Verdict {
+  if (!url) {
+    // The browser ignores a URL it cannot parse; on a protected page that is still not normal markup.
+    return mode === 'report' ? { allowed: true } : { allowed: false, reason: 'unparsable-url' };
+  }
+  const located = { url: url.href, origin: url.origin };
+  if (url.protocol === 'javascript:') return { ...judgeInline(policy, mode, raw, 'javascript-url'), ...located };
+  if (url.protocol === 'data:' || url.protocol === 'blob:') return { allowed: false, reason: 'data-url-code', ...located };
+  if (url.protocol === 'about:') return { allowed: true, ...located };
+  const entry = matchAllow(policy, list, url);
+  if (entry) return { allowed: true, entry, ...located };
+  return { allowed: false, reason: foreignReason, ...located };
+}

@@ -1,0 +1,111 @@
+/**
+ * rewriteDocument: neutralise every violation by splicing the ORIGINAL bytes (never by serialising
+ * the parse5 tree, which is the mXSS setting, P-09), then verify the output again. Untouched bytes
+ * stay byte-identical and the charset is kept (a Shift_JIS page stays Shift_JIS).
+ */
+import { VerifyRefusal } from '../errors.js';
+import { emissionBytes } from './byte-offsets.js';
+import { analyseDocument, verifyDocument } from './document.js';
+import { SINK_PLACEHOLDER, type Edit } from './scan.js';
+import type { DocumentInput, Finding, VerifiedDocument } from './types.js';
+
+export interface RewriteOptions {
+  /** A payguard path that discards whatever is posted to it; disallowed form targets point here. */
+  readonly sinkPath: string;
+}
+
+export function rewriteDocument(
+  input: DocumentInput,
+  _verified: VerifiedDocument,
+  options: RewriteOptions,
+): { bytes: Uint8Array; verified: VerifiedDocument } {
+  // The sightings (with their edits) are recomputed rather than trusted from the caller: the
+  // verifier keeps no state between calls, and this runs only for pages that need rewriting.
+  const { decoded, sightings } = analyseDocument(input);
+  const sink = attributeSafe(options.sinkPath);
+  const edits = planEdits(sightings.filter((s) => !s.finding.allowed).flatMap((s) => s.edits), sink);
+  const bytes = edits.length === 0 ? input.bytes : splice(input.bytes, decoded.text, decoded.encoding, decoded.bomLength, edits);
+  const result = verifyDocument({ ...input, bytes });
+  const remaining = result.violations.filter(isBodyFinding);
+  if (remaining.length > 0 || result.encoding !== decoded.encoding) {
+    const first = remaining[0];
+    throw new VerifyRefusal(
+      'rewrite-unverifiable',
+      first ? `${remaining.length} violation(s) remain after rewriting, first ${first.reason} at ${first.line}:${first.col}` : `the rewritten page decodes as ${result.encoding}`,
+    );
+  }
+  // Header violations (Location, Refresh, Link) cannot be rewritten in the body; they stay in the
+  // result so the proxy blocks.
+  return { bytes, verified: result };
+}
+
+function isBodyFinding(finding: Finding): boolean {
+  return !finding.element.startsWith('header:');
+}
+
+/** Sorted, de-duplicated edits; an edit overlapping an earlier one is dropped (re-verification decides). */
+function planEdits(edits: readonly Edit[], sink: string): Edit[] {
+  const unique = new Map<string, Edit>();
+  for (const edit of edits) {
+    const text = edit.text.split(SINK_PLACEHOLDER).join(sink);
+    unique.set(`${edit.start}|${edit.end}|${text}`, { ...edit, text });
+  }
+  const sorted = [...unique.values()].sort((a, b) => a.start - b.start || a.end - b.end);
+  const planned: Edit[] = [];
+  for (const edit of sorted) {
+    const previous = planned[planned.length - 1];
+    if (previous && edit.start < previous.end) continue;
+    if (previous && edit.start === previous.start && edit.end === previous.end && edit.start === edit.end) {
+      planned[planned.length - 1] = { ...previous, text: previous.text + edit.text };
+      continue;
+    }
+    planned.push(edit);
+  }
+  return planned;
+}
+
+function splice(bytes: Uint8Array, text: string, encoding: string, bomLength: number, edits: readonly Edit[]): Uint8Array {
+  const indices: number[] = [];
+  for (const edit of edits) {
+    indices.push(edit.start);
+    if (edit.end > edit.start) indices.push(edit.end - 1);
+  }
+  const emitted = emissionBytes(bytes, text, encoding, bomLength, indices);
+  const parts: Uint8Array[] = [];
+  let last = 0;
+  for (const edit of edits) {
+    // The start character is ASCII: its byte is where it was emitted. The end is one past the byte
+    // that completed the last character of the range.
+    const start = emitted.get(edit.start)!;
+    const end = edit.end > edit.start ? emitted.get(edit.end - 1)! + 1 : start;
+    const startByte = encoding.startsWith('UTF-16') ? start - 1 : start;
+    parts.push(bytes.subarray(last, startByte), encodeAscii(edit.text, encoding));
+    last = end;
+  }
+  parts.push(bytes.subarray(last));
+  return concat(parts);
+}
+
+function encodeAscii(text: string, encoding: string): Uint8Array {
+  if (encoding === 'UTF-16LE' || encoding === 'UTF-16BE') {
+    const out = new Uint8Array(text.length * 2);
+    for (let i = 0; i < text.length; i++) out[encoding === 'UTF-16LE' ? 2 * i : 2 * i + 1] = text.charCodeAt(i);
+    return out;
+  }
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** The sink path inside a double-quoted attribute, ASCII only (it is spliced into any encoding). */
+function attributeSafe(path: string): string {
+  return encodeURI(path).replace(/"/g, '%22').replace(/&/g, '&amp;').replace(/</g, '%3C').replace(/>/g, '%3E');
+}

@@ -1,0 +1,34 @@
+/**
+ * One HTML document's text to sightings: parse once, walk once with every finder, and union the
+ * findings of the relaxed-<select> re-parses when parse5 dropped something inside a select (P-01).
+ */
+import { FINDERS } from './finders/index.js';
+import { parseHtml } from './parse.js';
+import { SourceText } from './source.js';
+import { Scan, walk, type ScanOptions, type Sighting } from './scan.js';
+
+export function scanDocumentText(text: string, options: ScanOptions): Sighting[] {
+  const source = new SourceText(text);
+  const parsed = parseHtml(text, source.tagStarts);
+  const main = new Scan(options, source);
+  walk(parsed.document, main, FINDERS, undefined);
+  const sightings = main.finish();
+  if (parsed.relaxedSelect.length === 0) return sightings;
+  const seen = new Set(sightings.map(sightingKey));
+  for (const tree of parsed.relaxedSelect) {
+    const relaxed = new Scan(options, source);
+    walk(tree, relaxed, FINDERS, undefined);
+    for (const sighting of relaxed.finish()) {
+      const key = sightingKey(sighting);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const finding = sighting.finding;
+      sightings.push({ finding: { ...finding, context: finding.context ?? 'select' }, edits: sighting.edits });
+    }
+  }
+  return sightings;
+}
+
+function sightingKey({ finding }: Sighting): string {
+  return `${finding.kind}|${finding.offset ?? -1}|${finding.attribute ?? ''}|${finding.raw ?? ''}|${finding.url ?? ''}`;
+}
