@@ -1,0 +1,41 @@
+/**
+ * What the proxy needs from the other parts of payguard, typed structurally so that the proxy
+ * depends on behaviour, not on files: the policy holder (src/policy/reload.ts), the metrics and
+ * the logger (src/observe/) fit these shapes, and so does anything a test builds.
+ */
+import type { PolicyInForce } from '../policy/model.js';
+import type { ReasonCode } from '../reasons.js';
+import type { Finding } from '../verify/types.js';
+
+/** The verdict label of `payguard_responses_total`. */
+export type ResponseVerdict = 'clean' | 'blocked' | 'rewritten' | 'reported' | 'passed';
+
+/** The policy in force. Taken once per response: a response is checked against exactly one policy. */
+export interface PolicySource {
+  current(): PolicyInForce;
+}
+
+export interface ProxyMetrics {
+  recordResponse(route: string, verdict: ResponseVerdict): void;
+  recordBlocked(route: string, reason: ReasonCode): void;
+  recordViolation(kind: string, origin: string): void;
+  observeInspection(seconds: number): void;
+  recordUpstreamError(kind: string): void;
+}
+
+/** One JSON line per violation; never a body, a query string value, a cookie or card data. */
+export interface ViolationRecord {
+  readonly requestId: string;
+  readonly method: string;
+  /** The request path without its query string. */
+  readonly path: string;
+  readonly route: string;
+  readonly verdict: ResponseVerdict;
+  readonly findings: readonly Finding[];
+}
+
+export interface ProxyLogger {
+  violation(record: ViolationRecord): void;
+  event(name: string, fields: object): void;
+  error(name: string, err: unknown, fields?: object): void;
+}

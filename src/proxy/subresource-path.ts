@@ -1,0 +1,149 @@
+/**
+ * The pass-through path: subresource requests (scripts, styles, images, fetch…) and WebSocket
+ * upgrades, through http-proxy-3 with a keep-alive agent (research B.1 pitfall 1: without one every
+ * request opens a connection). A response here is never rendered as a document by the request that
+ * fetched it; what payguard guards against is its reuse as one, from a cache or by sniffing.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import { routeFor } from '../policy/allow.js';
+import { verifyHeaders } from '../verify/index.js';
+import { sendBlockPage } from './block-page.js';
+import type { ProxyContext, RequestFacts } from './context.js';
+import { classifyResponse } from './document-type.js';
+import { headerListFromRaw, headerValues } from './header-list.js';
+import { extractMimeType } from '../verify/index.js';
+import { publicUrl } from './request-kind.js';
+import { recordDecision } from './record.js';
+import { decide, type Inspection } from './decide.js';
+import { VerifyRefusal } from '../errors.js';
+import { classifyUpstreamError } from './upstream.js';
+
+export interface SubresourceProxy {
+  web(req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void;
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, facts: RequestFacts): void;
+  close(): void;
+}
+
+/** Headers payguard writes on this path; an incoming copy from an untrusted peer is dropped. */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-request-id'];
+
+/** Response headers that navigate or load, checked on every response (evasion-vectors H-08..H-11). */
+const ACTIVE_HEADERS = ['location', 'refresh', 'link'];
+
+export function createSubresourceProxy(ctx: ProxyContext, upstreamTimeoutMs: number): SubresourceProxy {
+  const Agent = ctx.upstream.protocol === 'https:' ? https.Agent : http.Agent;
+  const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  const proxy = createProxyServer({ target: ctx.upstream.href, agent, xfwd: true, ws: true, proxyTimeout: upstreamTimeoutMs });
+  const factsOf = new WeakMap<IncomingMessage, RequestFacts>();
+  const timedOut = new WeakSet<IncomingMessage>();
+
+  proxy.on('proxyReq', (proxyReq, req) => {
+    proxyReq.once('timeout', () => timedOut.add(req));
+  });
+
+  proxy.on('proxyRes', (proxyRes, req) => {
+    const facts = factsOf.get(req);
+    if (!facts) return;
+    proxyRes.headers['x-request-id'] = facts.client.requestId;
+    const headers = headerListFromRaw(proxyRes.rawHeaders);
+    const type = classifyResponse(headers);
+    if (type.kind !== 'other') {
+      // This response could render as a page if a cache served it to a navigation later, or if the
+      // browser sniffed it: it must never be stored, and never be sniffed into HTML (M-02, H-07).
+      proxyRes.headers['cache-control'] = 'no-store';
+      proxyRes.headers['x-content-type-options'] = 'nosniff';
+    }
+    if (headerValues(headers, 'content-type').length > 1) {
+      // Node keeps only the first line; send the one the Fetch algorithm extracts from all of them (M-01).
+      const mime = extractMimeType(headers);
+      if (mime) proxyRes.headers['content-type'] = mime.charset ? `${mime.essence}; charset=${mime.charset}` : mime.essence;
+      else delete proxyRes.headers['content-type'];
+    }
+    checkActiveHeaders(ctx, proxyRes, facts, headers);
+  });
+
+  proxy.on('error', (err, req, res) => {
+    const failure = classifyUpstreamError(timedOut.has(req) ? Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }) : err);
+    ctx.metrics.recordUpstreamError(failure.kind);
+    const facts = factsOf.get(req);
+    if (!('writeHead' in res)) {
+      (res as Duplex).destroy();
+      return;
+    }
+    if (res.headersSent || !facts) {
+      res.destroy();
+      return;
+    }
+    const route = routeFor(ctx.policy.current().policy, facts.target).label;
+    const status = failure.reason === 'upstream-timeout' ? 504 : 502;
+    recordDecision(ctx, facts, route, { action: 'block', verdict: 'blocked', status, reason: failure.reason, violations: [] });
+    sendBlockPage(res, status, facts.client.requestId, req.method === 'HEAD');
+  });
+
+  // A client that resets mid-response: http-proxy-3 already destroys the upstream request.
+  proxy.on('econnreset', () => undefined);
+
+  const prepare = (req: IncomingMessage, facts: RequestFacts): void => {
+    factsOf.set(req, facts);
+    req.url = facts.target;
+    if (!ctx.trusted.trusts(req.socket.remoteAddress)) {
+      for (const name of FORWARDING_HEADERS) delete req.headers[name];
+    }
+    req.headers['x-request-id'] = facts.client.requestId;
+  };
+
+  return {
+    web(req, res, facts) {
+      prepare(req, facts);
+      proxy.web(req, res);
+    },
+    ws(req, socket, head, facts) {
+      // A socket error after the upgrade (a client that vanishes) must not become an uncaught exception.
+      socket.on('error', () => socket.destroy());
+      prepare(req, facts);
+      proxy.ws(req, socket, head);
+    },
+    close() {
+      agent.destroy();
+      proxy.close?.();
+    },
+  };
+}
+
+/**
+ * Location, Refresh and Link on a pass-through response: a redirect of a script or a frame to a
+ * foreign host is as dangerous as a foreign src. On protected routes the headers are removed and the
+ * status turned into 502 so nothing is followed; elsewhere they are reported.
+ */
+function checkActiveHeaders(ctx: ProxyContext, proxyRes: IncomingMessage, facts: RequestFacts, headers: ReturnType<typeof headerListFromRaw>): void {
+  if (!headers.some(([name]) => ACTIVE_HEADERS.includes(name))) {
+    recordPassed(ctx, facts);
+    return;
+  }
+  const policy = ctx.policy.current().policy;
+  const match = routeFor(policy, facts.target);
+  let inspection: Inspection;
+  try {
+    const violations = verifyHeaders(headers, publicUrl(policy.site, facts.target), policy).filter((f) => !f.allowed);
+    inspection = { kind: 'headers-only', headerViolations: violations };
+  } catch (err) {
+    if (!(err instanceof VerifyRefusal)) throw err;
+    inspection = { kind: 'refused', refusal: err, headerViolations: [] };
+  }
+  const decision = decide(match.mode, inspection);
+  recordDecision(ctx, facts, match.label, decision);
+  if (decision.action !== 'block') return;
+  // The status line and headers are not sent yet (proxyRes listeners run before http-proxy copies
+  // them): nothing is followed, and the body of a redirect is not a document for a subresource request.
+  for (const name of ACTIVE_HEADERS) delete proxyRes.headers[name];
+  proxyRes.statusCode = 502;
+  proxyRes.statusMessage = 'Bad Gateway';
+}
+
+function recordPassed(ctx: ProxyContext, facts: RequestFacts): void {
+  const route = routeFor(ctx.policy.current().policy, facts.target).label;
+  ctx.metrics.recordResponse(route, 'passed');
+}
