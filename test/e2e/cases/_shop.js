@@ -1,0 +1,1 @@
+(window.__markers = window.__markers || []).push('shop-js');
