@@ -21,8 +21,30 @@ const inflateRaw = promisify(zlib.inflateRaw) as Decoder;
 const brotli = promisify(zlib.brotliDecompress) as Decoder;
 const zstd = zstdDecompress ? (promisify(zstdDecompress) as Decoder) : undefined;
 
-/** The Accept-Encoding payguard sends upstream on the document path: only what it can decode. */
-export const ACCEPT_ENCODING = zstd ? 'gzip, deflate, br, zstd' : 'gzip, deflate, br';
+/** Every coding payguard can decode, in its order of preference. */
+const DECODABLE: readonly string[] = zstd ? ['br', 'gzip', 'deflate', 'zstd'] : ['br', 'gzip', 'deflate'];
+
+/**
+ * The Accept-Encoding payguard sends upstream on the document path: the codings the client offered
+ * (q > 0, `*` meaning any) that payguard can also decode (H-01), or `identity`. A clean page goes out
+ * as the upstream's original bytes, so asking for a coding the client did not offer would hand the
+ * client a body it cannot read, and decompressing what nobody asked to be compressed is wasted work.
+ */
+export function upstreamAcceptEncoding(clientValues: readonly string[]): string {
+  const offered = new Map<string, number>();
+  for (const item of clientValues.join(',').split(',')) {
+    const [name = '', ...params] = item.split(';').map((p) => p.trim().toLowerCase());
+    if (!name) continue;
+    const q = params.find((p) => p.startsWith('q='));
+    offered.set(name === 'x-gzip' ? 'gzip' : name, q ? Number(q.slice(2)) : 1);
+  }
+  const acceptable = (coding: string): boolean => {
+    const q = offered.get(coding) ?? offered.get('*');
+    return q !== undefined && q > 0;
+  };
+  const chosen = DECODABLE.filter(acceptable);
+  return chosen.length > 0 ? chosen.join(', ') : 'identity';
+}
 
 /** A stack deeper than this is refused: nothing legitimate needs it, and Chromium has no limit to mirror (whatwg/fetch#1933). */
 export const MAX_CODINGS = 2;

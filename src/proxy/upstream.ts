@@ -8,7 +8,7 @@ import { Pool } from 'undici';
 import { VerifyRefusal } from '../errors.js';
 import type { RefusalReason } from '../reasons.js';
 import type { HeaderList } from '../verify/types.js';
-import { ACCEPT_ENCODING } from './content-coding.js';
+import { upstreamAcceptEncoding } from './content-coding.js';
 import type { ClientIdentity } from './forwarded.js';
 import { headerListFromRaw, headerValues } from './header-list.js';
 import { hopByHopNames } from './hop-by-hop.js';
@@ -58,7 +58,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, client: ClientIdent
   }
   flat.push('x-forwarded-for', client.forwardedFor, 'x-forwarded-proto', client.forwardedProto);
   if (client.forwardedHost) flat.push('x-forwarded-host', client.forwardedHost);
-  flat.push('x-request-id', client.requestId, 'accept-encoding', ACCEPT_ENCODING);
+  flat.push('x-request-id', client.requestId, 'accept-encoding', upstreamAcceptEncoding(headerValues(incoming, 'accept-encoding')));
   return flat;
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The targets of issue 7, checked against one run's rows. Ratios and CPU per request, not
+ * absolute req/s: on 2 shared cores the load generator bounds req/s, CPU per request is stable.
+ */
+import type { TargetId } from './options.js';
+import type { PageId } from './pages/index.js';
+import type { RowResult } from './results.js';
+import type { VerifierFigures } from './verifier.js';
+
+export interface TargetVerdict {
+  readonly id: string;
+  readonly description: string;
+  readonly status: 'pass' | 'miss' | 'n/a';
+  /** The measured figure, in words, with the row(s) it comes from. */
+  readonly measured: string;
+}
+
+const NON_DOCUMENT_PAGES: readonly PageId[] = ['asset-js', 'asset-css', 'asset-image'];
+const CHECKOUT_PAGES: readonly PageId[] = ['checkout', 'checkout-gzip', 'checkout-unique', 'checkout-unique-gzip'];
+
+function find(rows: readonly RowResult[], target: TargetId, page: PageId, connections: number, paced = false): RowResult | undefined {
+  return rows.find((r) => r.target === target && r.page === page && r.connections === connections && (r.overallRate !== undefined) === paced);
+}
+
+const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+function verdict(id: string, description: string, ok: boolean | undefined, measured: string): TargetVerdict {
+  return { id, description, status: ok === undefined ? 'n/a' : ok ? 'pass' : 'miss', measured };
+}
+
+export function evaluateTargets(rows: readonly RowResult[], verifier: VerifierFigures | undefined): TargetVerdict[] {
+  return [
+    nonDocumentThroughput(rows),
+    cpuPerPage(rows, 'cpu-unique-checkout', 'clean unique 100 KB checkout: ≤ 4 ms payguard CPU per page (32 connections)', 'checkout-unique', 4),
+    addedLatency(rows, false),
+    addedLatency(rows, true),
+    cpuPerPage(rows, 'cpu-repeated-checkout', 'repeated identical checkout: ≤ 0.5 ms payguard CPU per page (32 connections)', 'checkout', 0.5),
+    verifierSpeed(verifier),
+    peakRss(rows),
+  ];
+}
+
+function nonDocumentThroughput(rows: readonly RowResult[]): TargetVerdict {
+  const ratios: string[] = [];
+  let worst: number | undefined;
+  for (const row of rows.filter((r) => r.target === 'payguard' && NON_DOCUMENT_PAGES.includes(r.page) && r.overallRate === undefined)) {
+    const base = find(rows, 'passthrough', row.page, row.connections);
+    if (!base || base.requestsPerSecond === 0) continue;
+    const ratio = row.requestsPerSecond / base.requestsPerSecond;
+    ratios.push(`${row.page}@c${row.connections} ${fmt(ratio)}`);
+    worst = worst === undefined ? ratio : Math.min(worst, ratio);
+  }
+  return verdict(
+    'non-document-throughput',
+    'non-document responses: ≥ 0.95 of pass-through req/s',
+    worst === undefined ? undefined : worst >= 0.95,
+    worst === undefined ? 'no payguard asset rows' : `worst ${fmt(worst)} (${ratios.join(', ')})`,
+  );
+}
+
+function cpuPerPage(rows: readonly RowResult[], id: string, description: string, page: PageId, limitMs: number): TargetVerdict {
+  const row = find(rows, 'payguard', page, 32);
+  const cpu = row?.proxyCpuMsPerRequest;
+  const base = find(rows, 'passthrough', page, 32)?.proxyCpuMsPerRequest;
+  return verdict(
+    id,
+    description,
+    cpu === undefined ? undefined : cpu <= limitMs,
+    cpu === undefined ? `no payguard/${page}/c32 row` : `${fmt(cpu, 3)} ms (pass-through ${base === undefined ? '?' : fmt(base, 3)} ms)`,
+  );
+}
+
+/**
+ * Added latency = payguard's percentile minus the pass-through's on the same page and load.
+ * Closed loop: 32 connections each sending as soon as answered, so latency there includes
+ * queueing (Little's law: p50 ≈ 32 / throughput once a process saturates a core). Paced: the
+ * same 32 connections at a fixed overall rate below saturation, the latency one shopper sees.
+ */
+function addedLatency(rows: readonly RowResult[], paced: boolean): TargetVerdict {
+  const guard = find(rows, 'payguard', 'checkout-unique', 32, paced);
+  const base = find(rows, 'passthrough', 'checkout-unique', 32, paced);
+  const id = paced ? 'latency-unique-checkout-paced' : 'latency-unique-checkout';
+  const description = `clean unique checkout, 32 connections${paced ? `, paced at ${guard?.overallRate ?? '?'} req/s` : ', closed loop'}: added p50 ≤ 5 ms, p99 ≤ 15 ms`;
+  if (!guard || !base) return verdict(id, description, undefined, 'rows missing');
+  const p50 = guard.p50Ms - base.p50Ms;
+  const p99 = guard.p99Ms - base.p99Ms;
+  return verdict(id, description, p50 <= 5 && p99 <= 15, `+${fmt(p50)} ms p50, +${fmt(p99)} ms p99 (payguard ${fmt(guard.p50Ms)}/${fmt(guard.p99Ms)}, pass-through ${fmt(base.p50Ms)}/${fmt(base.p99Ms)})`);
+}
+
+function verifierSpeed(verifier: VerifierFigures | undefined): TargetVerdict {
+  const description = 'verifier alone: ≥ 25 MB/s on realistic pages (goal ≥ 60)';
+  if (!verifier || verifier.missing) return verdict('verifier-speed', description, undefined, verifier?.missing ?? 'not measured');
+  return verdict(
+    'verifier-speed',
+    description,
+    verifier.generatedMbPerSecond >= 25,
+    `${fmt(verifier.generatedMbPerSecond, 1)} MB/s on the bench pages; ${fmt(verifier.corpusMbPerSecond, 1)} MB/s on ${verifier.corpusPages} corpus pages; parse5.parse alone ${fmt(verifier.parse5MbPerSecond, 1)} MB/s in the same run`,
+  );
+}
+
+function peakRss(rows: readonly RowResult[]): TargetVerdict {
+  const measured = rows.filter((r) => r.target === 'payguard' && CHECKOUT_PAGES.includes(r.page) && r.connections === 256 && r.proxyPeakRssMb !== undefined);
+  const worst = measured.reduce<RowResult | undefined>((w, r) => (!w || r.proxyPeakRssMb! > w.proxyPeakRssMb! ? r : w), undefined);
+  return verdict(
+    'peak-rss',
+    'peak RSS ≤ 200 MB at 256 connections of 100 KB pages',
+    worst === undefined ? undefined : worst.proxyPeakRssMb! <= 200,
+    worst === undefined ? 'no payguard checkout rows at 256 connections' : `${fmt(worst.proxyPeakRssMb!, 0)} MB (${worst.page})`,
+  );
+}
