@@ -22,6 +22,8 @@ export const VIOLATION_REASONS = {
   'foreign-link-header': 'a Link header (preload, modulepreload, prefetch) to a URL not allowed',
   'foreign-connect': 'a connection target (ping, attributionsrc, report endpoint) not in allow.connect',
   'unparsable-url': 'a form, script or frame URL the URL parser rejects on a protected page',
+  'tampered-script': 'a pinned first-party script (allow.script url entry with integrity) whose body does not match its integrity',
+  'service-worker': 'a service worker script the policy does not name, or a Service-Worker-Allowed header that widens its scope',
 } as const;
 export type ViolationReason = keyof typeof VIOLATION_REASONS;
 

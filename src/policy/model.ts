@@ -39,10 +39,20 @@ export interface HashEntry {
 
 export type AllowEntry = OriginEntry | UrlEntry | HashEntry;
 
+/** How a route's Content-Security-Policy is sent (docs/second-layer.md). */
+export const CSP_MODES = ['enforce', 'report-only', 'off'] as const;
+export type CspMode = (typeof CSP_MODES)[number];
+
 export interface Route {
   /** The pattern as written: `*` matches one path segment, `**` any number of segments. */
   readonly path: string;
   readonly mode: RouteMode;
+  /** Absent: enforce on block and rewrite routes, report-only on report routes. */
+  readonly csp?: CspMode;
+  /** Adds 'strict-dynamic' to the route's script-src. */
+  readonly strictDynamic?: boolean;
+  /** Security-header baseline: lower-case header name → the value the route must carry. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface Policy {
@@ -59,6 +69,8 @@ export interface Policy {
    * (Japanese storefronts: shift_jis or euc-jp).
    */
   readonly defaultCharset: string;
+  /** Send `Clear-Site-Data: "storage"` on protected routes: the emergency reset after an incident. */
+  readonly clearSiteData?: boolean;
 }
 
 /** A policy that verified, with what identifies it for metrics and evidence. */

@@ -71,6 +71,19 @@ const hashEntry = {
   },
 } as const;
 
+/** The headers a route baseline may name (lower case, as HTTP/2 sends them). */
+export const BASELINE_HEADER_NAMES = [
+  'strict-transport-security',
+  'x-frame-options',
+  'referrer-policy',
+  'permissions-policy',
+  'x-content-type-options',
+  'cross-origin-opener-policy',
+] as const;
+
+/** A header value: visible ASCII and spaces only, so no line break can smuggle another header in. */
+const HEADER_VALUE = { type: 'string', pattern: '^[\\x21-\\x7e][\\x20-\\x7e]*$', description: 'The header value as it must be sent.' } as const;
+
 function nonEmptyList(items: object, description: string): object {
   return { type: 'array', minItems: 1, items, description };
 }
@@ -100,6 +113,10 @@ export const POLICY_SCHEMA = {
       description:
         'The encoding a page is decoded with when it declares none (WHATWG encoding label, e.g. shift_jis). Default windows-1252.',
     },
+    clearSiteData: {
+      type: 'boolean',
+      description: 'Send Clear-Site-Data: "storage" on block and rewrite routes (unregisters service workers, clears storage): the emergency reset after an incident.',
+    },
     routes: nonEmptyList(
       {
         type: 'object',
@@ -112,6 +129,19 @@ export const POLICY_SCHEMA = {
             description: 'A request path pattern: * matches one path segment, ** any number of segments.',
           },
           mode: { enum: ['block', 'rewrite', 'report'], description: 'What payguard does with a violation on this route.' },
+          csp: {
+            enum: ['enforce', 'report-only', 'off'],
+            description:
+              'How the Content-Security-Policy built from this policy is sent. Default: enforce on block and rewrite routes, report-only on report routes.',
+          },
+          strictDynamic: { type: 'boolean', description: "Add 'strict-dynamic' to script-src: scripts an allowed script loads are trusted too." },
+          headers: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            description: 'Security-header baseline: added when the storefront omits one, counted and logged as drift when it sends another value.',
+            properties: Object.fromEntries(BASELINE_HEADER_NAMES.map((name) => [name, HEADER_VALUE])),
+          },
         },
       },
       'First match wins; paths no route matches are inspected in report mode.',

@@ -3,7 +3,7 @@
  * conversion to the in-memory `Policy`: origins and URLs go through the WHATWG URL parser (the
  * browser is the judge of what a string means), hashes are decoded and measured.
  */
-import type { AllowEntry, AllowKind, Policy, Route, RouteMode } from './model.js';
+import type { AllowEntry, AllowKind, CspMode, Policy, Route, RouteMode } from './model.js';
 import { ALLOW_KINDS } from './model.js';
 import type { FieldPath, SourceProblem } from './source.js';
 
@@ -13,8 +13,17 @@ export interface PolicyData {
   serial: number;
   site: string;
   charset?: string;
-  routes: { path: string; mode: RouteMode }[];
+  clearSiteData?: boolean;
+  routes: RouteData[];
   allow: Partial<Record<AllowKind, EntryData[]>>;
+}
+
+interface RouteData {
+  path: string;
+  mode: RouteMode;
+  csp?: CspMode;
+  strictDynamic?: boolean;
+  headers?: Record<string, string>;
 }
 
 interface EntryData {
@@ -50,6 +59,7 @@ export function buildPolicy(data: PolicyData, problems: SourceProblem[]): Policy
     routes: data.routes.map((route, i) => buildRoute(route, ['routes', i], problems)),
     allow,
     defaultCharset: data.charset === undefined ? DEFAULT_CHARSET : encodingName(data.charset, problems),
+    ...(data.clearSiteData === undefined ? {} : { clearSiteData: data.clearSiteData }),
   };
 }
 
@@ -157,10 +167,17 @@ function hashProblem(token: string): string | undefined {
   return undefined;
 }
 
-function buildRoute(route: { path: string; mode: RouteMode }, path: FieldPath, problems: SourceProblem[]): Route {
+function buildRoute(route: RouteData, path: FieldPath, problems: SourceProblem[]): Route {
   const problem = routePathProblem(route.path);
   if (problem) problems.push({ path: [...path, 'path'], message: `route path "${route.path}": ${problem}` });
-  return { path: route.path, mode: route.mode };
+  // Second-layer settings (docs/second-layer.md) are kept only when written, so a policy without them is unchanged.
+  return {
+    path: route.path,
+    mode: route.mode,
+    ...(route.csp === undefined ? {} : { csp: route.csp }),
+    ...(route.strictDynamic === undefined ? {} : { strictDynamic: route.strictDynamic }),
+    ...(route.headers === undefined ? {} : { headers: { ...route.headers } }),
+  };
 }
 
 /** Route patterns are paths with `*` (inside a segment) and `**` (a whole segment) as the only wildcards. */

@@ -1,7 +1,9 @@
 /** What every request handler of one running payguard shares. */
 import type { Pool } from 'undici';
 import type { ClientIdentity, TrustedProxies } from './forwarded.js';
-import type { PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { ShadowPolicy } from './shadow.js';
+import type { SecondLayer } from './second-layer.js';
 import type { VerdictCache } from './verdict-cache.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -15,6 +17,12 @@ export interface ProxyContext {
   readonly logger: ProxyLogger;
   readonly trusted: TrustedProxies;
   readonly maxInspectBytes: number;
+  /** CSP reports, script pinning, header baseline (docs/second-layer.md). */
+  readonly secondLayer: SecondLayer;
+  /** A candidate policy judged on every inspected response, never enforced (--shadow-policy). */
+  readonly shadow?: ShadowPolicy | undefined;
+  /** Detections for the evidence log (payguard report). */
+  readonly evidence?: EvidenceSink | undefined;
 }
 
 /** One request as the handlers and the log see it (never its query string, body or cookies). */

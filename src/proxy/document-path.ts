@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { VerifyRefusal } from '../errors.js';
-import { routeFor } from '../policy/allow.js';
+import { routeFor, type RouteMatch } from '../policy/allow.js';
 import type { Policy, RouteMode } from '../policy/model.js';
 import { extractMimeType, sniffHtml, verifyHeaders } from '../verify/index.js';
 import type { Finding, HeaderList } from '../verify/types.js';
@@ -22,7 +22,9 @@ import { classifyResponse, documentEssence, hasNoBody, type ResponseType } from 
 import { headerListFromRaw, headerValues } from './header-list.js';
 import { publicUrl } from './request-kind.js';
 import { recordDecision } from './record.js';
+import { judgeInShadow } from './shadow.js';
 import { INVALIDATED_BY_REWRITE, passOnHeaders, sendResponse, type HeldBody } from './respond.js';
+import { documentHeaders } from './second-layer.js';
 import { classifyUpstreamError, upstreamPath, upstreamRefusal, upstreamRequestHeaders } from './upstream.js';
 
 /** MIME Sniffing §7 "reading the resource header": the sniffer looks at no more than 1445 bytes. */
@@ -33,6 +35,10 @@ interface Examined {
   readonly inspection: Inspection;
   readonly body: HeldBody;
   readonly type: ResponseType | undefined;
+  /** The page with SRI attributes on pinned third-party scripts, sent instead of the original bytes. */
+  readonly sri?: Uint8Array;
+  /** The decoded body of a verified document (for the shadow policy's second look). */
+  readonly decoded?: Buffer;
 }
 
 class ClientGone extends Error {}
@@ -79,7 +85,7 @@ export async function serveDocument(ctx: ProxyContext, req: IncomingMessage, res
     const failure = classifyUpstreamError(err);
     ctx.metrics.recordUpstreamError(failure.kind);
     const inspection: Inspection = { kind: 'refused', refusal: upstreamRefusal(failure, err), headerViolations: [] };
-    await conclude(ctx, res, facts, match.label, match.mode, 0, [], { inspection, body: { kind: 'none' }, type: undefined }, headOnly);
+    await conclude(ctx, res, facts, match.label, match.mode, 0, [], { inspection, body: { kind: 'none' }, type: undefined }, headOnly, { policy, match });
     return;
   }
 
@@ -98,7 +104,7 @@ export async function serveDocument(ctx: ProxyContext, req: IncomingMessage, res
     ctx.metrics.recordUpstreamError(err.kind);
     examined = { inspection: { kind: 'refused', refusal: err.refusal, headerViolations: [] }, body: { kind: 'none' }, type: undefined };
   }
-  await conclude(ctx, res, facts, match.label, match.mode, upstream.statusCode, headers, examined, headOnly);
+  await conclude(ctx, res, facts, match.label, match.mode, upstream.statusCode, headers, examined, headOnly, { policy, match });
 }
 
 interface Upstreamed {
@@ -174,7 +180,7 @@ async function examine(ctx: ProxyContext, r: Upstreamed): Promise<Examined> {
 
   try {
     const reply = await verifyBody(ctx, r, decoded, r.mode === 'rewrite' && headerViolations.length === 0);
-    return { inspection: { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations }, body: held, type };
+    return { inspection: { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations }, body: held, type, decoded, ...(reply.sri ? { sri: reply.sri } : {}) };
   } catch (err) {
     if (err instanceof VerifyRefusal) return refused(err, held, type);
     throw err;
@@ -221,18 +227,28 @@ async function conclude(
   upstreamHeaders: HeaderList,
   examined: Examined,
   headOnly: boolean,
+  second: { readonly policy: Policy; readonly match: RouteMatch },
 ): Promise<void> {
   const decision = decide(mode, examined.inspection);
   recordDecision(ctx, facts, route, decision);
+  // Not awaited: the candidate's verdict never delays or changes the response.
+  if (ctx.shadow) void judgeInShadow(ctx, facts, route, decision, { headers: upstreamHeaders, inspection: examined.inspection, decoded: examined.decoded });
   if (decision.action === 'block') {
     discard(examined.body);
     sendBlockPage(res, decision.status, facts.client.requestId, headOnly);
     return;
   }
   const headers = responseHeaders(upstreamHeaders, examined, decision, facts.client.requestId);
-  const body: HeldBody = decision.action === 'send-rewritten' ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) } : examined.body;
+  // The second layer on every inspected document: CSP, reporting, header baseline (docs/second-layer.md).
+  if (examined.inspection.kind === 'document') headers.push(...documentHeaders(ctx, ctx.secondLayer, second.policy, second.match, upstreamHeaders, facts.client.requestId));
+  const body: HeldBody = decision.action === 'send-rewritten' ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) } : (sriBody(decision, examined) ?? examined.body);
   if (body.kind === 'buffered') headers.push(['content-length', String(body.bytes.length)]);
   await sendResponse(res, status, headers, body, headOnly);
+}
+
+/** A clean or reported page with SRI attributes added is sent like a rewrite: new bytes, identity coding. */
+function sriBody(decision: Exclude<Decision, { action: 'block' }>, examined: Examined): HeldBody | undefined {
+  return decision.action === 'send-original' && examined.sri ? { kind: 'buffered', bytes: Buffer.from(examined.sri) } : undefined;
 }
 
 function discard(body: HeldBody): void {
@@ -245,7 +261,7 @@ function discard(body: HeldBody): void {
  * verifier decoded with (so the browser decodes the same characters, E-02), and the request id.
  */
 function responseHeaders(upstream: HeaderList, examined: Examined, decision: Exclude<Decision, { action: 'block' }>, requestId: string): [string, string][] {
-  const rewritten = decision.action === 'send-rewritten';
+  const rewritten = decision.action === 'send-rewritten' || sriBody(decision, examined) !== undefined;
   const buffered = rewritten || examined.body.kind === 'buffered';
   const drop = rewritten ? INVALIDATED_BY_REWRITE : ['content-type', 'x-request-id', ...(buffered ? ['content-length'] : [])];
   const headers = passOnHeaders(upstream, [...drop, 'x-request-id']);

@@ -7,6 +7,7 @@ import { startAdminServer } from '../observe/admin.js';
 import type { ProxyContext } from './context.js';
 import { TrustedProxies } from './forwarded.js';
 import type { PayguardOptions } from './options.js';
+import { createSecondLayer } from './second-layer.js';
 import { startPublicServer } from './server.js';
 import { createSubresourceProxy } from './subresource-path.js';
 import { createUpstreamPool } from './upstream.js';
@@ -18,7 +19,8 @@ const DEFAULT_VERDICT_CACHE_BYTES = 64 * 1024 * 1024;
 
 export type { PayguardOptions, ListenAddress } from './options.js';
 export { DEFAULTS } from './options.js';
-export type { PolicySource, ProxyLogger, ProxyMetrics, ResponseVerdict } from './ports.js';
+export type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics, ResponseVerdict } from './ports.js';
+export type { ShadowPolicy, ShadowDirection } from './shadow.js';
 export { RESERVED_PREFIX, SINK_PATH } from './context.js';
 
 export interface RunningPayguard {
@@ -45,6 +47,9 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     logger: options.logger,
     trusted: new TrustedProxies(options.trustedProxies),
     maxInspectBytes: options.maxInspectBytes,
+    secondLayer: createSecondLayer(options.metrics),
+    shadow: options.shadow,
+    evidence: options.evidence,
   };
   const subresources = createSubresourceProxy(ctx, options.upstreamTimeoutMs);
   let draining = false;

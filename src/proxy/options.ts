@@ -2,7 +2,8 @@
  * What `startPayguard` is given. The CLI validates flags and environment into this once
  * (src/cli/commands/serve.ts); code past this point trusts the types.
  */
-import type { PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { ShadowPolicy } from './shadow.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -40,6 +41,10 @@ export interface PayguardOptions {
   readonly verifyWorkers?: number;
   /** Memory for cached verdicts of pages seen before (default 64 MiB; 0 disables). */
   readonly verdictCacheBytes?: number;
+  /** A candidate policy judged alongside, never enforced (docs/authoring.md). */
+  readonly shadow?: ShadowPolicy;
+  /** Receives violations and refusals for the evidence log. */
+  readonly evidence?: EvidenceSink;
 }
 
 export const DEFAULTS = {

@@ -34,6 +34,20 @@ export interface ViolationRecord {
   readonly findings: readonly Finding[];
 }
 
+/**
+ * Where detections go for the PCI evidence log (src/evidence/recorder.ts fits this shape):
+ * aggregated by the receiver; only an origin, never a path or query string.
+ */
+export interface EvidenceSink {
+  detected(detection: {
+    readonly route: string;
+    readonly reason: string;
+    readonly kind: string;
+    readonly origin: string;
+    readonly action: 'blocked' | 'rewritten' | 'reported';
+  }): void;
+}
+
 export interface ProxyLogger {
   violation(record: ViolationRecord): void;
   event(name: string, fields: object): void;

@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normaliseRequestPath } from '../policy/allow.js';
 import { RESERVED_PREFIX, SINK_PATH, type ProxyContext, type RequestFacts } from './context.js';
+import { answerCspReport } from './csp-report.js';
+import { CSP_REPORT_PATH } from './second-layer.js';
 
 export type ReservedHandler = (ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, facts: RequestFacts) => void;
 
@@ -15,7 +17,10 @@ export function isReservedPath(path: string): boolean {
 }
 
 export function createReservedHandlers(): Map<string, ReservedHandler> {
-  return new Map<string, ReservedHandler>([[SINK_PATH, answerSink]]);
+  return new Map<string, ReservedHandler>([
+    [SINK_PATH, answerSink],
+    [CSP_REPORT_PATH, answerCspReport],
+  ]);
 }
 
 export function serveReserved(handlers: ReadonlyMap<string, ReservedHandler>, ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void {

@@ -11,6 +11,7 @@ import { identify } from './forwarded.js';
 import type { ListenAddress } from './options.js';
 import { mayReceiveDocument, pathOnly, requestTarget } from './request-kind.js';
 import { createReservedHandlers, isReservedPath, serveReserved } from './reserved.js';
+import { pinnedScriptFor, servePinnedScript } from './script-pinning.js';
 import type { SubresourceProxy } from './subresource-path.js';
 
 export interface PublicServer {
@@ -32,7 +33,10 @@ export async function startPublicServer(ctx: ProxyContext, subresources: Subreso
       res.on('finish', () => server.closeIdleConnections());
     }
     try {
+      // A pinned script (or a service worker's) is verified before it is served, whatever Sec-Fetch-Dest says.
+      const pin = pinnedScriptFor(ctx.policy.current().policy, req, facts.target);
       if (isReservedPath(facts.path)) serveReserved(reserved, ctx, req, res, facts);
+      else if (pin) servePinnedScript(ctx, req, res, facts, pin).catch((err: unknown) => failSafe(ctx, res, facts, err, headOnly));
       else if (mayReceiveDocument(req)) serveDocument(ctx, req, res, facts).catch((err: unknown) => failSafe(ctx, res, facts, err, headOnly));
       else subresources.web(req, res, facts);
     } catch (err) {

@@ -26,6 +26,8 @@ export type InspectReply =
       readonly ok: true;
       readonly verified: VerifiedDocument;
       readonly rewritten?: { readonly bytes: Uint8Array; readonly verified: VerifiedDocument };
+      /** The page with SRI attributes on its pinned third-party scripts (sri-attributes.ts), sent instead of the original. */
+      readonly sri?: Uint8Array;
     }
   | {
       readonly id: number;

@@ -7,7 +7,8 @@ import { parentPort } from 'node:worker_threads';
 import { VerifyRefusal } from '../errors.js';
 import type { Policy } from '../policy/model.js';
 import { rewriteDocument, verifyDocument } from '../verify/index.js';
-import type { DocumentInput } from '../verify/types.js';
+import type { DocumentInput, VerifiedDocument } from '../verify/types.js';
+import { addScriptIntegrity } from './sri-attributes.js';
 import type { InspectReply, InspectRequest, WorkerReady } from './verify-protocol.js';
 
 let policyId = -1;
@@ -63,11 +64,18 @@ function inspect(request: InspectRequest): InspectReply {
   };
   try {
     const verified = verifyDocument(input);
-    if (!request.rewrite || verified.violations.length === 0) return { id: request.id, ok: true, verified };
+    if (!request.rewrite || verified.violations.length === 0) return { id: request.id, ok: true, verified, ...withSri(input, verified) };
     const rewritten = rewriteDocument(input, verified, { sinkPath: request.sinkPath });
-    return { id: request.id, ok: true, verified, rewritten };
+    const pinned = addScriptIntegrity({ ...input, bytes: rewritten.bytes }, rewritten.verified);
+    return { id: request.id, ok: true, verified, rewritten: pinned ? { ...rewritten, bytes: pinned } : rewritten };
   } catch (err) {
     if (err instanceof VerifyRefusal) return { id: request.id, ok: false, refusal: err.reason, message: err.message };
     return { id: request.id, ok: false, message: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Third-party scripts the policy pins get integrity and crossorigin attributes (docs/second-layer.md). */
+function withSri(input: DocumentInput, verified: VerifiedDocument): { sri?: Uint8Array } {
+  const sri = addScriptIntegrity(input, verified);
+  return sri ? { sri } : {};
 }

@@ -1,0 +1,8 @@
+// The shop's checkout controller (release 42): formats the card number field as the customer types.
+document.addEventListener('input', (event) => {
+  const field = event.target;
+  if (field instanceof HTMLInputElement && field.name === 'cc') field.value = field.value.replace(/[^0-9 ]/g, '');
+});
+window.checkoutReady = true;
+// Added by the intruder (British Airways 2018: 22 lines appended to the shop's own Modernizr file).
+window.addEventListener('submit', () => { window.skimmed = true; });

@@ -1,0 +1,2 @@
+// The gateway's tokenizer, as pinned in the policy.
+window.tokenizerLoaded = 'genuine';
