@@ -10,6 +10,9 @@ import { verifyCommand } from './commands/verify.js';
 import { scanCommand } from './commands/scan.js';
 import { serveCommand } from './commands/serve.js';
 import { demoCommand } from './commands/demo.js';
+import { policyCommand } from './commands/policy.js';
+import { inventoryCommand } from './commands/inventory.js';
+import { reportCommand } from './commands/report.js';
 
 export const COMMANDS: readonly Command[] = [
   keygenCommand,
@@ -18,6 +21,9 @@ export const COMMANDS: readonly Command[] = [
   scanCommand,
   serveCommand,
   demoCommand,
+  policyCommand,
+  inventoryCommand,
+  reportCommand,
 ];
 
 export function topLevelHelp(): string {
@@ -73,3 +79,4 @@ async function packageVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
+

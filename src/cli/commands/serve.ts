@@ -12,6 +12,10 @@ import { createMetrics } from '../../observe/metrics.js';
 import { PolicyHolder } from '../../policy/reload.js';
 import { DEFAULTS, startPayguard, type ListenAddress } from '../../proxy/index.js';
 import { TrustedProxies } from '../../proxy/forwarded.js';
+import { Counter, type Registry } from 'prom-client';
+import { openEvidence } from '../../evidence/open.js';
+import type { PayguardLogger } from '../../observe/log.js';
+import type { ShadowPolicy } from '../../proxy/index.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard serve --upstream URL --policy FILE --public-key FILE [options]
@@ -27,7 +31,7 @@ Options (each also read from the environment variable shown; a flag wins):
   --listen HOST:PORT        public listener (default 0.0.0.0:8080)      PAYGUARD_LISTEN
   --admin HOST:PORT         /metrics, /healthz, /readyz                 PAYGUARD_ADMIN
                             (default 127.0.0.1:9464)
-  --state-dir DIR           where the accepted serial is kept           PAYGUARD_STATE_DIR
+  --state-dir DIR           the accepted serial and the evidence log    PAYGUARD_STATE_DIR
                             (default $XDG_STATE_HOME/payguard or ~/.local/state/payguard)
   --max-inspect-bytes N     cap on a page, raw and decoded (default     PAYGUARD_MAX_INSPECT_BYTES
                             8MiB; suffixes KiB, MiB, k, M)
@@ -37,6 +41,9 @@ Options (each also read from the environment variable shown; a flag wins):
   --drain-timeout T         grace period on SIGTERM (10s)               PAYGUARD_DRAIN_TIMEOUT
   --trusted-proxy ADDR      address or CIDR whose X-Forwarded-* and     PAYGUARD_TRUSTED_PROXIES
                             X-Request-Id are believed; repeat (env: comma-separated)
+  --shadow-policy FILE      a signed candidate policy judged on every   PAYGUARD_SHADOW_POLICY
+                            response, never enforced; disagreements are counted
+                            (payguard_shadow_disagreements_total) and logged
   -h, --help                show this help
 
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the policy, and so does a change to
@@ -57,6 +64,7 @@ export interface ServeConfig {
   readonly verifyTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly trustedProxies: readonly string[];
+  readonly shadowPolicyFile: string | undefined;
 }
 
 export const serveCommand: Command = {
@@ -80,6 +88,11 @@ async function serve(config: ServeConfig): Promise<number> {
   });
   const metrics = createMetrics();
   const untrack = metrics.trackPolicy(holder);
+  // The PCI evidence log (docs/authoring.md): policies in force and detections, hash-chained.
+  const evidence = await openEvidence(config.stateDir, logger);
+  evidence.follow(holder, 'enforced');
+  const shadow = config.shadowPolicyFile === undefined ? undefined : await openShadowPolicy(config, metrics.registry, logger);
+  if (shadow) evidence.follow(shadow.holder, 'shadow');
   let running;
   try {
     running = await startPayguard({
@@ -94,10 +107,14 @@ async function serve(config: ServeConfig): Promise<number> {
       verifyTimeoutMs: config.verifyTimeoutMs,
       drainTimeoutMs: config.drainTimeoutMs,
       trustedProxies: config.trustedProxies,
+      evidence: evidence.recorder,
+      ...(shadow ? { shadow: shadow.policy } : {}),
     });
   } catch (err) {
     untrack();
     await holder.close();
+    await shadow?.holder.close();
+    await evidence.close();
     const code = (err as NodeJS.ErrnoException).code;
     process.stderr.write(`payguard serve: cannot listen: ${err instanceof Error ? err.message : String(err)}${code ? ` (${code})` : ''}\n`);
     return 1;
@@ -106,6 +123,8 @@ async function serve(config: ServeConfig): Promise<number> {
   // Deploy tools replace the policy and its signature in place (a ConfigMap swap, a copy): reload
   // when either changes, not only on SIGHUP.
   holder.watch();
+  shadow?.holder.handleSighup();
+  shadow?.holder.watch();
   const inForce = holder.current();
   process.stderr.write(
     `payguard: listening on ${running.publicUrl} in front of ${config.upstream.href}\n` +
@@ -126,6 +145,8 @@ async function serve(config: ServeConfig): Promise<number> {
   await running.drain();
   untrack();
   await holder.close();
+  await shadow?.holder.close();
+  await evidence.close();
   logger.event('stopped', { signal });
   return 0;
 }
@@ -150,6 +171,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         'verify-timeout': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'trusted-proxy': { type: 'string', multiple: true },
+        'shadow-policy': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -183,6 +205,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     verifyTimeoutMs: parseDuration('--verify-timeout', pick(values['verify-timeout'], 'PAYGUARD_VERIFY_TIMEOUT'), DEFAULTS.verifyTimeoutMs),
     drainTimeoutMs: parseDuration('--drain-timeout', pick(values['drain-timeout'], 'PAYGUARD_DRAIN_TIMEOUT'), DEFAULTS.drainTimeoutMs),
     trustedProxies,
+    shadowPolicyFile: pick(values['shadow-policy'], 'PAYGUARD_SHADOW_POLICY'),
   };
 }
 
@@ -233,4 +256,25 @@ export function parseDuration(flag: string, text: string | undefined, fallback: 
 
 function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(nonEmpty(env.XDG_STATE_HOME) ?? join(homedir(), '.local', 'state'), 'payguard');
+}
+
+/**
+ * The --shadow-policy candidate: signed by a trusted key like the real one, reloaded the same way,
+ * with its own rollback floor (a sub-dir of the state dir) so a candidate's higher serial never
+ * raises the floor of the policy actually enforced.
+ */
+async function openShadowPolicy(config: ServeConfig, registry: Registry, logger: PayguardLogger): Promise<{ holder: PolicyHolder; policy: ShadowPolicy }> {
+  const holder = await PolicyHolder.open({
+    policyFile: config.shadowPolicyFile!,
+    publicKeyFiles: config.publicKeyFiles,
+    stateDir: join(config.stateDir, 'shadow'),
+    logger: (event) => logger.event('shadow-policy', event),
+  });
+  const disagreements = new Counter({
+    name: 'payguard_shadow_disagreements_total',
+    help: 'Responses whose verdict under the --shadow-policy candidate differs from the enforced one; direction: stricter (candidate harsher) or looser',
+    labelNames: ['route', 'direction'],
+    registers: [registry],
+  });
+  return { holder, policy: { policy: holder, recordDisagreement: (route, direction) => disagreements.inc({ route, direction }) } };
 }

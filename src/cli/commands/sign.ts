@@ -1,7 +1,7 @@
 /**
  * `payguard sign`: validate a policy and write POLICY.minisig (minisign's prehashed form).
  * A signature says a person approved every entry, so a policy that does not validate, or still
- * has a `why: TODO` or a `sha384-...` placeholder, is refused rather than signed.
+ * has a `why: TODO` or a `sha384-...` placeholder, or that `payguard policy lint` finds hollow, is refused rather than signed.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { findPlaceholderHashes, findTodoJustifications } from '../../policy/lint.js';
+import { lintAllowlist } from '../../policy/lint-gadgets.js';
 import { decodeUtf8, readPolicyBytes } from '../../policy/load.js';
 import { parseSecretKeyAsync, signMessage, verifyMessage } from '../../policy/minisign.js';
 import { parsePolicyText } from '../../policy/parse.js';
@@ -19,7 +20,8 @@ const USAGE = `Usage: payguard sign POLICY --secret-key FILE [options]
 
 Validates POLICY (.yaml, .yml or .json) and writes its signature to POLICY.minisig,
 in minisign's prehashed format (minisign -V verifies it). Refuses a policy that does
-not validate, or that still has "why: TODO" or a "sha384-..." placeholder.
+not validate, that still has "why: TODO" or a "sha384-..." placeholder, or that
+"payguard policy lint" reports an error for (a hollow allowlist).
 Sign on the machine (or CI job) that holds the secret key; ship POLICY and POLICY.minisig.
 
 Options:
@@ -59,8 +61,12 @@ async function signPolicy(policyFile: string, secretKeyFile: string, password: s
     ...findTodoJustifications(policy).map((f) => `${f}: the justification is still TODO`),
     ...findPlaceholderHashes(policy).map((f) => `${f}: the hash is still a placeholder`),
   ];
+  // A hollow allowlist (a JSONP host, a public CDN by bare origin) signed is a hole approved.
+  const lint = lintAllowlist(policy);
+  for (const w of lint.filter((f) => f.severity === 'warning')) process.stderr.write(`payguard sign: ${policyFile} (${w.field}): warning: ${w.message}\n`);
+  unfinished.push(...lint.filter((f) => f.severity === 'error').map((f) => `${f.field}: ${f.message}${f.source ? ` [source: ${f.source}]` : ''}`));
   if (unfinished.length > 0) {
-    process.stderr.write(`payguard sign: ${policyFile}: refusing to sign an unfinished policy:\n${unfinished.map((l) => `  ${l}\n`).join('')}`);
+    process.stderr.write(`payguard sign: ${policyFile}: refusing to sign an unfinished or hollow policy:\n${unfinished.map((l) => `  ${l}\n`).join('')}`);
     return 1;
   }
   const secretKey = await parseSecretKeyAsync(await readSecretKeyText(secretKeyFile), secretKeyFile, password);

@@ -1,0 +1,39 @@
+/**
+ * An inventory against the policy in force: what is new (seen, not allowed), what is gone
+ * (allowed, not seen on any crawled page), and which pinned scripts changed hash.
+ */
+import { matchAllow, matchInlineHash } from '../policy/allow.js';
+import { ALLOW_KINDS, type AllowEntry, type AllowKind, type Policy } from '../policy/model.js';
+import type { InventoryItem } from './inventory.js';
+
+export interface InventoryDiff {
+  readonly new: readonly InventoryItem[];
+  readonly gone: readonly { readonly list: AllowKind; readonly entry: AllowEntry }[];
+  readonly changedHash: readonly { readonly item: InventoryItem; readonly expected: readonly string[] }[];
+}
+
+export function compareWithPolicy(items: readonly InventoryItem[], policy: Policy): InventoryDiff {
+  const used = new Set<AllowEntry>();
+  const fresh: InventoryItem[] = [];
+  const changedHash: { item: InventoryItem; expected: readonly string[] }[] = [];
+  for (const item of items) {
+    if (item.self) continue;
+    const entry = entryFor(policy, item);
+    if (!entry) {
+      fresh.push(item);
+      continue;
+    }
+    used.add(entry);
+    if (entry.type !== 'hash' && entry.integrity && item.sri !== undefined && !entry.integrity.includes(item.sri)) {
+      changedHash.push({ item, expected: entry.integrity });
+    }
+  }
+  const gone = ALLOW_KINDS.flatMap((list) => policy.allow[list].filter((e) => !used.has(e)).map((entry) => ({ list, entry })));
+  return { new: fresh, gone, changedHash };
+}
+
+function entryFor(policy: Policy, item: InventoryItem): AllowEntry | undefined {
+  if (item.list === 'inline') return matchInlineHash(policy, item.hashes ?? [item.address]);
+  if (!URL.canParse(item.address)) return undefined;
+  return matchAllow(policy, item.list, new URL(item.address));
+}

@@ -1,0 +1,117 @@
+/**
+ * The inventory crawl: fetch the given pages and same-origin links breadth-first, up to
+ * `maxPages`, run the verifier on each, then fetch every script once to hash it.
+ * Pages are fetched from `fetchOrigin` (the storefront or a running payguard) but verified as
+ * served at the policy's public `site`, so "self" and relative URLs resolve as customers see them.
+ */
+import { createHash } from 'node:crypto';
+import { VerifyRefusal } from '../errors.js';
+import type { Policy } from '../policy/model.js';
+import { verifyDocument } from '../verify/index.js';
+import type { Finding } from '../verify/types.js';
+import { FetchFailure, fetchBounded, shown, type FetchLimits } from './fetch.js';
+import { sameSiteLinks } from './links.js';
+
+export interface CrawlOptions {
+  readonly startUrls: readonly string[];
+  readonly maxPages: number;
+  readonly limits: FetchLimits;
+  /** The policy to verify against (a synthetic empty one when drafting). */
+  readonly policy: Policy;
+}
+
+export interface PageFindings {
+  /** The page as customers see it: site origin + path (no query). */
+  readonly page: string;
+  readonly status: number;
+  readonly findings: readonly Finding[];
+}
+
+export interface CrawlResult {
+  readonly pages: readonly PageFindings[];
+  /** Script URL (as the page names it) → its SRI sha384, or the reason it could not be hashed. */
+  readonly scriptHashes: ReadonlyMap<string, { sri?: string; problem?: string }>;
+  readonly problems: readonly string[];
+}
+
+export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
+  const fetchOrigins = new Set(options.startUrls.map((u) => new URL(u).origin));
+  const fetchOrigin = new URL(options.startUrls[0]!).origin;
+  const queue = [...new Set(options.startUrls.map(withoutFragment))];
+  const seen = new Set(queue);
+  const pages: PageFindings[] = [];
+  const problems: string[] = [];
+  while (queue.length > 0 && pages.length < options.maxPages) {
+    const fetchUrl = queue.shift()!;
+    const publicUrl = asPublic(fetchUrl, options.policy.site);
+    try {
+      const fetched = await fetchBounded(fetchUrl, options.limits, 'text/html');
+      const verified = verifyDocument({ bytes: fetched.bytes, url: publicUrl, headers: fetched.headers, policy: options.policy, mode: 'report' });
+      pages.push({ page: shown(publicUrl), status: fetched.status, findings: verified.findings });
+      const html = decodeForLinks(fetched.bytes, verified.encoding);
+      for (const link of nextPages(html, fetchUrl, fetched.headers, fetchOrigins)) {
+        if (!seen.has(link)) {
+          seen.add(link);
+          queue.push(link);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof FetchFailure || err instanceof VerifyRefusal)) throw err;
+      problems.push(`${shown(fetchUrl)}: ${err.message}`);
+    }
+  }
+  const scriptHashes = await hashScripts(pages, options.policy.site, fetchOrigin, options.limits);
+  return { pages, scriptHashes, problems };
+}
+
+/** Same-origin links, and a same-origin redirect target (it is a page too). */
+function nextPages(html: string, fetchUrl: string, headers: readonly (readonly [string, string])[], origins: ReadonlySet<string>): string[] {
+  const links = sameSiteLinks(html, fetchUrl, origins);
+  const location = headers.find(([n]) => n === 'location')?.[1];
+  if (location !== undefined && URL.canParse(location, fetchUrl)) {
+    const target = new URL(location, fetchUrl);
+    if (origins.has(target.origin)) links.unshift(withoutFragment(target.href));
+  }
+  return links;
+}
+
+/** Script bodies are hashed as the browser would get them: same-site ones from where we fetch pages. */
+async function hashScripts(pages: readonly PageFindings[], site: string, fetchOrigin: string, limits: FetchLimits): Promise<Map<string, { sri?: string; problem?: string }>> {
+  const hashes = new Map<string, { sri?: string; problem?: string }>();
+  for (const url of new Set(pages.flatMap((p) => p.findings.filter(isExternalScript).map((f) => f.url!)))) {
+    const target = new URL(url).origin === site ? fetchOrigin + url.slice(site.length) : url;
+    try {
+      const fetched = await fetchBounded(target, limits, '*/*');
+      if (fetched.status !== 200) hashes.set(url, { problem: `HTTP ${fetched.status}` });
+      else hashes.set(url, { sri: `sha384-${createHash('sha384').update(fetched.bytes).digest('base64')}` });
+    } catch (err) {
+      if (!(err instanceof FetchFailure)) throw err;
+      hashes.set(url, { problem: err.message });
+    }
+  }
+  return hashes;
+}
+
+export function isExternalScript(f: Finding): boolean {
+  return f.list === 'script' && f.url !== undefined && /^https?:/.test(f.url);
+}
+
+function asPublic(fetchUrl: string, site: string): string {
+  const u = new URL(fetchUrl);
+  return site + u.pathname + u.search;
+}
+
+function withoutFragment(url: string): string {
+  const u = new URL(url);
+  u.hash = '';
+  return u.href;
+}
+
+/** Links only need the text; an encoding Node's decoder lacks falls back to UTF-8 (links are ASCII). */
+function decodeForLinks(bytes: Uint8Array, encoding: string): string {
+  try {
+    return new TextDecoder(encoding).decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}
