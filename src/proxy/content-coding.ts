@@ -21,14 +21,15 @@ const inflateRaw = promisify(zlib.inflateRaw) as Decoder;
 const brotli = promisify(zlib.brotliDecompress) as Decoder;
 const zstd = zstdDecompress ? (promisify(zstdDecompress) as Decoder) : undefined;
 
-/** Every coding payguard can decode, in its order of preference. */
-const DECODABLE: readonly string[] = zstd ? ['br', 'gzip', 'deflate', 'zstd'] : ['br', 'gzip', 'deflate'];
+/** Every coding payguard can decode. */
+const DECODABLE: readonly string[] = zstd ? ['gzip', 'deflate', 'br', 'zstd'] : ['gzip', 'deflate', 'br'];
 
 /**
  * The Accept-Encoding payguard sends upstream on the document path: the codings the client offered
- * (q > 0, `*` meaning any) that payguard can also decode (H-01), or `identity`. A clean page goes out
- * as the upstream's original bytes, so asking for a coding the client did not offer would hand the
- * client a body it cannot read, and decompressing what nobody asked to be compressed is wasted work.
+ * (q > 0, `*` meaning any), in the client's order, that payguard can also decode (H-01); else
+ * `identity`. A clean page goes out as the upstream's original bytes, so asking for a coding the
+ * client did not offer would hand the client a body it cannot read, and decompressing what nobody
+ * asked to be compressed is wasted work.
  */
 export function upstreamAcceptEncoding(clientValues: readonly string[]): string {
   const offered = new Map<string, number>();
@@ -38,11 +39,11 @@ export function upstreamAcceptEncoding(clientValues: readonly string[]): string 
     const q = params.find((p) => p.startsWith('q='));
     offered.set(name === 'x-gzip' ? 'gzip' : name, q ? Number(q.slice(2)) : 1);
   }
-  const acceptable = (coding: string): boolean => {
-    const q = offered.get(coding) ?? offered.get('*');
-    return q !== undefined && q > 0;
-  };
-  const chosen = DECODABLE.filter(acceptable);
+  const wildcard = offered.get('*');
+  const chosen = [...offered].filter(([name, q]) => q > 0 && DECODABLE.includes(name)).map(([name]) => name);
+  if (wildcard !== undefined && wildcard > 0) {
+    for (const coding of DECODABLE) if (!offered.has(coding)) chosen.push(coding);
+  }
   return chosen.length > 0 ? chosen.join(', ') : 'identity';
 }
 
