@@ -10,6 +10,8 @@ import type { HeaderList } from '../verify/types.js';
 export interface FetchLimits {
   readonly timeoutMs: number;
   readonly maxBytes: number;
+  /** What to offer the server; identity by default (see above). Whatever comes back is decoded. */
+  readonly acceptEncoding?: string;
 }
 
 export interface Fetched {
@@ -38,7 +40,7 @@ export async function fetchBounded(url: string, limits: FetchLimits, accept: str
   try {
     response = await request(url, {
       method: 'GET',
-      headers: { accept, 'accept-encoding': 'identity' },
+      headers: { accept, 'accept-encoding': limits.acceptEncoding ?? 'identity' },
       headersTimeout: limits.timeoutMs,
       bodyTimeout: limits.timeoutMs,
       signal: AbortSignal.timeout(limits.timeoutMs * 2),

@@ -286,6 +286,14 @@ function outgoingContentType(upstream: HeaderList, examined: Examined, decision:
   return mime.charset ? `${mime.essence}; charset=${mime.charset}` : mime.essence;
 }
 
+const CLIENT_GONE_CODES = new Set(['ABORT_ERR', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_ABORTED', 'ECONNRESET', 'EPIPE']);
+
+function clientWentAway(res: ServerResponse, err: unknown): boolean {
+  if (res.writableFinished || !(res.closed || res.destroyed)) return false;
+  const e = err as { name?: string; code?: string } | undefined;
+  return e?.name === 'AbortError' || CLIENT_GONE_CODES.has(e?.code ?? '');
+}
+
 function hasRequestBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -293,6 +301,12 @@ function hasRequestBody(req: IncomingMessage): boolean {
 
 /** The handler's last resort: a bug becomes a block (or a cut connection once bytes were sent), never a crash. */
 export function failSafe(ctx: ProxyContext, res: ServerResponse, facts: RequestFacts, err: unknown, headOnly: boolean): void {
+  if (clientWentAway(res, err)) {
+    // The upstream was aborted on 'close'; the abort surfacing here is the client leaving, not a failure.
+    // (Node 24 rejects the body pipeline with an AbortError where Node 20 ended it quietly.)
+    res.destroy();
+    return;
+  }
   ctx.logger.error('request-failed', err, { requestId: facts.client.requestId, method: facts.method, path: facts.path });
   if (res.headersSent) {
     res.destroy();

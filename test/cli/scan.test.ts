@@ -204,7 +204,7 @@ describe('payguard scan URL', () => {
     await closed.close();
     const r = await runPayguard(['scan', `${origin}/checkout/pay?card=4111111111111111`, ...keyArgs]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`cannot fetch ${origin}/checkout/pay`);
+    expect(r.stderr).toContain(`${origin}/checkout/pay: cannot fetch`);
     expect(r.stderr).not.toContain('4111');
   });
 });

@@ -5,8 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { request } from 'undici';
 import { UsageError, VerifyRefusal } from '../../errors.js';
 import { routeFor } from '../../policy/allow.js';
 import { checkFloor, readFloor } from '../../policy/floor.js';
@@ -15,6 +13,7 @@ import type { PolicyInForce, RouteMode } from '../../policy/model.js';
 import { verifyDocument } from '../../verify/index.js';
 import type { Finding, HeaderList, VerifiedDocument } from '../../verify/types.js';
 import type { Command } from '../command.js';
+import { fetchBounded, FetchFailure } from '../../inventory/fetch.js';
 
 const USAGE = `Usage: payguard scan FILE|URL --policy POLICY --public-key FILE [options]
 
@@ -157,74 +156,18 @@ async function readPage(file: string): Promise<Page> {
 
 async function fetchPage(source: string): Promise<Page> {
   const url = new URL(source);
-  // Only origin and path in messages: a query string may carry personal data.
-  const shown = url.origin + url.pathname;
-  let response;
   try {
-    response = await request(url, {
-      method: 'GET',
-      headers: { accept: 'text/html', 'accept-encoding': 'gzip, deflate, br' },
-      headersTimeout: FETCH_TIMEOUT_MS,
-      bodyTimeout: FETCH_TIMEOUT_MS,
-    });
+    const fetched = await fetchBounded(
+      source,
+      { timeoutMs: FETCH_TIMEOUT_MS, maxBytes: MAX_PAGE_BYTES, acceptEncoding: 'gzip, deflate, br' },
+      'text/html',
+    );
+    return { bytes: fetched.bytes, headers: fetched.headers, pathAndQuery: url.pathname + url.search };
   } catch (err) {
-    throw new UnreadablePage(`cannot fetch ${shown}: ${(err as Error).message}`);
+    // Messages name origin and path only (FetchFailure's shown()): a query string may carry personal data.
+    if (err instanceof FetchFailure) throw new UnreadablePage(err.message);
+    throw err;
   }
-  const headers = headerList(response.headers);
-  const body = await readBounded(response.body, shown);
-  return { bytes: decodeContent(body, headers, shown), headers, pathAndQuery: url.pathname + url.search };
-}
-
-async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): void }, shown: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += chunk.byteLength;
-      if (size > MAX_PAGE_BYTES) {
-        body.destroy();
-        throw new UnreadablePage(`${shown} is larger than ${MAX_PAGE_BYTES} bytes`);
-      }
-      chunks.push(Buffer.from(chunk));
-    }
-  } catch (err) {
-    if (err instanceof UnreadablePage) throw err;
-    throw new UnreadablePage(`cannot read ${shown}: ${(err as Error).message}`);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Content codings undone in reverse order of application (RFC 9110 §8.4), bounded like the body. */
-function decodeContent(body: Buffer, headers: HeaderList, shown: string): Uint8Array {
-  const codings = headers
-    .filter(([name]) => name === 'content-encoding')
-    .flatMap(([, value]) => value.split(','))
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  let bytes = body;
-  for (const coding of codings.reverse()) {
-    const limit = { maxOutputLength: MAX_PAGE_BYTES };
-    try {
-      if (coding === 'gzip' || coding === 'x-gzip') bytes = gunzipSync(bytes, limit);
-      else if (coding === 'deflate') bytes = inflateSync(bytes, limit);
-      else if (coding === 'br') bytes = brotliDecompressSync(bytes, limit);
-      else throw new UnreadablePage(`${shown} uses Content-Encoding "${coding}", which scan cannot decode`);
-    } catch (err) {
-      if (err instanceof UnreadablePage) throw err;
-      throw new UnreadablePage(`${shown}: the ${coding} body is corrupt or too large: ${(err as Error).message}`);
-    }
-  }
-  return new Uint8Array(bytes);
-}
-
-/** undici gives duplicates as arrays; the verifier wants every line (duplicate Content-Type and Location matter). */
-function headerList(headers: Record<string, string | string[] | undefined>): HeaderList {
-  const list: [string, string][] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) list.push([name.toLowerCase(), v]);
-  }
-  return list;
 }
 
 function publicUrlOf(options: ScanOptions, page: Page, inForce: PolicyInForce): string {
