@@ -3,7 +3,7 @@
  * products, but they follow the same manners as payguard: bounded bodies, no card data kept.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { UsageError } from '../errors.js';
 
 export interface RunningSite {
@@ -29,15 +29,9 @@ export async function startSite(listen: ListenAddress, handler: RequestListener)
     }
   });
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const url = await listenOn(server, listen.host, listen.port);
   return {
-    url: urlOf(server.address() as AddressInfo),
+    url,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -46,10 +40,6 @@ export async function startSite(listen: ListenAddress, handler: RequestListener)
   };
 }
 
-export function urlOf(address: AddressInfo): string {
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
-}
 
 export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
   const body = Buffer.from(html, 'utf8');

@@ -4,7 +4,7 @@
  * the public port the shop's customers hit.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import type { PayguardMetrics } from './metrics.js';
 
 export interface AdminOptions {
@@ -34,17 +34,9 @@ export async function startAdminServer(options: AdminOptions): Promise<AdminServ
   });
   // A scraper that disconnects mid-response must not surface as an unhandled 'error'.
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listenOn(server, options.host, options.port);
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

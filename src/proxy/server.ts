@@ -3,7 +3,7 @@
  * document path or the pass-through path; WebSocket upgrades go through. Also the drain on SIGTERM.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import type { Duplex } from 'node:stream';
 import type { ProxyContext, RequestFacts } from './context.js';
 import { failSafe, serveDocument } from './document-path.js';
@@ -53,18 +53,10 @@ export async function startPublicServer(ctx: ProxyContext, subresources: Subreso
     subresources.ws(req, socket, head, facts);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listenOn(server, listen.host, listen.port);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     close(graceMs) {
       draining = true;
       return new Promise<void>((resolve) => {
