@@ -6,7 +6,8 @@
  * It keeps only a count and the last four digits (what a receipt shows), never a card number.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, readForm, sendHtml, sendStatus, startSite, type ListenAddress, type RunningSite } from './http.js';
+import { escapeHtml, readForm, sendHtml, sendStatus, startSite, type RunningSite } from './http.js';
+import type { ListenAddress } from '../listen.js';
 import { amountOf, hostedPaymentPage } from './gateway.js';
 import { GATEWAY_BRAND, layout } from './layout.js';
 import { skimmerSource } from './skimmer.js';

@@ -3,7 +3,8 @@
  * and discards the card fields unread: it never stores, logs or echoes card data.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, readForm, sendHtml, startSite, type ListenAddress, type RunningSite } from './http.js';
+import { escapeHtml, readForm, sendHtml, startSite, type RunningSite } from './http.js';
+import type { ListenAddress } from '../listen.js';
 import { GATEWAY_BRAND, layout } from './layout.js';
 
 export interface GatewayOptions {

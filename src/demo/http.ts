@@ -3,18 +3,13 @@
  * products, but they follow the same manners as payguard: bounded bodies, no card data kept.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
-import { listenOn } from '../listen.js';
+import { listenOn, type ListenAddress } from '../listen.js';
 import { UsageError } from '../errors.js';
 
 export interface RunningSite {
   /** e.g. `http://127.0.0.1:3000` */
   readonly url: string;
   close(): Promise<void>;
-}
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
 }
 
 /** Starts a site; rejects with the listen error (EADDRINUSE…) so the caller can say what is wrong. */
@@ -74,14 +69,6 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** `HOST:PORT` (IPv6 as `[::1]:PORT`) into a listen address. */
-export function parseListen(value: string, flag: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new UsageError(`${flag} must be HOST:PORT (e.g. 127.0.0.1:3000), got "${value}"`);
-  return { host: (m[1] ?? m[2])!, port };
 }
 
 /** An http(s) origin given on the command line, serialised as the WHATWG URL parser does. */

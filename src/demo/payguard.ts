@@ -7,7 +7,7 @@ import { createLogger } from '../observe/log.js';
 import { createMetrics } from '../observe/metrics.js';
 import { PolicyHolder } from '../policy/reload.js';
 import { DEFAULTS, startPayguard } from '../proxy/index.js';
-import type { ListenAddress } from './http.js';
+import type { ListenAddress } from '../listen.js';
 import type { SignedPolicyFiles } from './sign.js';
 
 export interface ProtectedShopOptions {

@@ -7,7 +7,8 @@
  * attacker are absolute, as they would be on a real shop.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, readForm, sendHtml, sendStatus, startSite, type ListenAddress, type RunningSite } from './http.js';
+import { escapeHtml, readForm, sendHtml, sendStatus, startSite, type RunningSite } from './http.js';
+import type { ListenAddress } from '../listen.js';
 import { layout, SHOP_BRAND } from './layout.js';
 import { skimmerSource } from './skimmer.js';
 import { isVariantName, VARIANT_NAMES, VARIANTS, variantUrl, type VariantName } from './variants.js';

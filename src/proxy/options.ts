@@ -4,12 +4,9 @@
  */
 import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
 import type { ShadowPolicy } from './shadow.js';
+import type { ListenAddress } from '../listen.js';
 
-export interface ListenAddress {
-  readonly host: string;
-  /** 0 picks a free port (tests). */
-  readonly port: number;
-}
+export type { ListenAddress };
 
 /** The admin server (src/observe/admin.ts) is started by payguard; this is its part of the contract. */
 export interface AdminMetrics extends ProxyMetrics {

@@ -7,7 +7,8 @@ import { UsageError } from '../../errors.js';
 import type { Command } from '../command.js';
 import { startAttacker } from '../../demo/attacker.js';
 import { startGateway } from '../../demo/gateway.js';
-import { parseListen, parseOrigin, type RunningSite } from '../../demo/http.js';
+import { parseOrigin, type RunningSite } from '../../demo/http.js';
+import { parseListenAddress } from '../../listen.js';
 import { DEMO_DEFAULTS, type DemoConfig } from '../../demo/defaults.js';
 import { writeSignedDemoPolicy } from '../../demo/sign.js';
 import { untilStopSignal } from '../../demo/signals.js';
@@ -111,7 +112,7 @@ function storefrontArgs(argv: readonly string[]) {
     'attacker-origin': { type: 'string' },
   });
   return {
-    listen: parseListen(required(v.listen, '--listen'), '--listen'),
+    listen: parseListenAddress('--listen', required(v.listen, '--listen')),
     publicOrigin: parseOrigin(required(v['public-origin'], '--public-origin'), '--public-origin'),
     gatewayOrigin: parseOrigin(required(v['gateway-origin'], '--gateway-origin'), '--gateway-origin'),
     attackerOrigin: parseOrigin(required(v['attacker-origin'], '--attacker-origin'), '--attacker-origin'),
@@ -120,13 +121,13 @@ function storefrontArgs(argv: readonly string[]) {
 
 function gatewayArgs(argv: readonly string[]) {
   const v = parse(argv, { listen: { type: 'string' } });
-  return { listen: parseListen(required(v.listen, '--listen'), '--listen') };
+  return { listen: parseListenAddress('--listen', required(v.listen, '--listen')) };
 }
 
 function attackerArgs(argv: readonly string[]) {
   const v = parse(argv, { listen: { type: 'string' }, 'gateway-origin': { type: 'string' } });
   return {
-    listen: parseListen(required(v.listen, '--listen'), '--listen'),
+    listen: parseListenAddress('--listen', required(v.listen, '--listen')),
     gatewayOrigin: parseOrigin(required(v['gateway-origin'], '--gateway-origin'), '--gateway-origin'),
   };
 }

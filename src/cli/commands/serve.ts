@@ -11,6 +11,7 @@ import { createLogger } from '../../observe/log.js';
 import { createMetrics } from '../../observe/metrics.js';
 import { PolicyHolder } from '../../policy/reload.js';
 import { DEFAULTS, startPayguard, type ListenAddress } from '../../proxy/index.js';
+import { parseListenAddress } from '../../listen.js';
 import { TrustedProxies } from '../../proxy/forwarded.js';
 import { Counter, type Registry } from 'prom-client';
 import { openEvidence } from '../../evidence/open.js';
@@ -197,8 +198,8 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     upstream: parseUpstream(upstreamText),
     policyFile,
     publicKeyFiles,
-    listen: parseHostPort('--listen', pick(values.listen, 'PAYGUARD_LISTEN'), DEFAULTS.listen),
-    admin: parseHostPort('--admin', pick(values.admin, 'PAYGUARD_ADMIN'), DEFAULTS.admin),
+    listen: listenAddress('--listen', pick(values.listen, 'PAYGUARD_LISTEN'), DEFAULTS.listen),
+    admin: listenAddress('--admin', pick(values.admin, 'PAYGUARD_ADMIN'), DEFAULTS.admin),
     stateDir: pick(values['state-dir'], 'PAYGUARD_STATE_DIR') ?? defaultStateDir(env),
     maxInspectBytes: parseSize('--max-inspect-bytes', pick(values['max-inspect-bytes'], 'PAYGUARD_MAX_INSPECT_BYTES'), DEFAULTS.maxInspectBytes),
     upstreamTimeoutMs: parseDuration('--upstream-timeout', pick(values['upstream-timeout'], 'PAYGUARD_UPSTREAM_TIMEOUT'), DEFAULTS.upstreamTimeoutMs),
@@ -222,15 +223,9 @@ function parseUpstream(text: string): URL {
   return url;
 }
 
-export function parseHostPort(flag: string, text: string | undefined, fallback: ListenAddress): ListenAddress {
-  if (text === undefined) return fallback;
-  // [::1]:8080, 127.0.0.1:8080, :8080 (all interfaces of the default host), 8080
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*))?:?(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`${flag}: expected HOST:PORT, got "${text}"`);
-  const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`${flag}: port out of range in "${text}"`);
-  const host = m[1] ?? (m[2] || fallback.host);
-  return { host, port };
+/** `:8080` and `8080` keep the default host (all interfaces for --listen, loopback for --admin). */
+function listenAddress(flag: string, text: string | undefined, fallback: ListenAddress): ListenAddress {
+  return text === undefined ? fallback : parseListenAddress(flag, text, fallback.host);
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1000, kb: 1000, kib: 1024, m: 1_000_000, mb: 1_000_000, mib: 1024 * 1024, g: 1e9, gib: 1024 ** 3 };
