@@ -2,8 +2,8 @@
  * `payguard demo`: payguard in front of an embedded demo shop, in one process (what `npm start`
  * runs), and the demo's parts one at a time for docker-compose (`demo storefront|gateway|attacker|policy`).
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { startAttacker } from '../../demo/attacker.js';
 import { startGateway } from '../../demo/gateway.js';
@@ -62,12 +62,8 @@ export const demoCommand: Command = {
   },
 };
 
-function parse<T extends Record<string, { type: 'string' }>>(argv: readonly string[], options: T) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+function parse<const T extends Record<string, { type: 'string' }>>(argv: readonly string[], options: T) {
+  return parseCommandLine(argv, options, false).values;
 }
 
 function required(value: string | undefined, flag: string): string {

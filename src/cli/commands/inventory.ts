@@ -3,7 +3,6 @@
  * code or navigate; draft a first policy, or compare with the policy in force.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { compareWithPolicy, type InventoryDiff } from '../../inventory/compare.js';
 import { crawl } from '../../inventory/crawl.js';
@@ -12,6 +11,7 @@ import { buildInventory, type InventoryItem } from '../../inventory/inventory.js
 import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
 import { ALLOW_KINDS, type AllowKind, type Policy } from '../../policy/model.js';
 import { DEFAULT_CHARSET } from '../../policy/semantic.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard inventory URL... [options]
@@ -129,26 +129,16 @@ interface InventoryOptions {
 }
 
 function parseInventoryArgs(argv: readonly string[]): InventoryOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        crawl: { type: 'string' },
-        site: { type: 'string' },
-        policy: { type: 'string' },
-        'public-key': { type: 'string', multiple: true },
-        out: { type: 'string' },
-        timeout: { type: 'string' },
-        'max-bytes': { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    crawl: { type: 'string' },
+    site: { type: 'string' },
+    policy: { type: 'string' },
+    'public-key': { type: 'string', multiple: true },
+    out: { type: 'string' },
+    timeout: { type: 'string' },
+    'max-bytes': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const v = parsed.values;
   const urls = parsed.positionals;
   if (urls.length === 0) throw new UsageError('give at least one URL');

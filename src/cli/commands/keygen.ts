@@ -3,10 +3,10 @@
  * that will sign releases (or where the CI secret is made), never on the storefront host.
  */
 import { access, open } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
 import { generateKeyPairAsync } from '../../policy/minisign.js';
 import { readPassword } from '../../policy/password.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard keygen --secret-key FILE --public-key FILE [options]
@@ -60,22 +60,13 @@ export const keygenCommand: Command = {
 };
 
 function parseCommandArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'secret-key': { type: 'string' },
-        'public-key': { type: 'string' },
-        'password-file': { type: 'string' },
-        'password-env': { type: 'string' },
-        force: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandLine(argv, {
+    'secret-key': { type: 'string' },
+    'public-key': { type: 'string' },
+    'password-file': { type: 'string' },
+    'password-env': { type: 'string' },
+    force: { type: 'boolean' },
+  }, false);
 }
 
 /**

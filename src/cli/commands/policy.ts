@@ -2,13 +2,13 @@
  * `payguard policy diff OLD NEW` and `payguard policy lint P`: the reviewer's tools before signing.
  * Both read unsigned drafts on purpose: review happens before the signature, not after.
  */
-import { parseArgs } from 'node:util';
 import { PolicyError, UsageError } from '../../errors.js';
 import { diffPolicies, type PolicyChange } from '../../policy/diff.js';
 import { lintAllowlist, type LintFinding } from '../../policy/lint-gadgets.js';
 import { decodeUtf8, readPolicyBytes } from '../../policy/load.js';
 import type { Policy } from '../../policy/model.js';
 import { parsePolicyText } from '../../policy/parse.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard policy diff OLD NEW [--json]
@@ -77,9 +77,5 @@ export function formatLint(file: string, findings: readonly LintFinding[]): stri
 }
 
 function parseCommandArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], strict: true, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandLine(argv, { json: { type: 'boolean' } });
 }

@@ -4,12 +4,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { readEvidence } from '../../evidence/chain.js';
 import { buildEvidencePack, toCsv, type EvidencePack } from '../../evidence/report.js';
 import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
 import type { Policy } from '../../policy/model.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { readPolicyFile } from './policy.js';
 
@@ -108,24 +108,14 @@ interface ReportOptions {
 }
 
 function parseReportArgs(argv: readonly string[]): ReportOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        policy: { type: 'string' },
-        'public-key': { type: 'string', multiple: true },
-        'state-dir': { type: 'string' },
-        since: { type: 'string' },
-        out: { type: 'string' },
-        verify: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    policy: { type: 'string' },
+    'public-key': { type: 'string', multiple: true },
+    'state-dir': { type: 'string' },
+    since: { type: 'string' },
+    out: { type: 'string' },
+    verify: { type: 'boolean' },
+  }, false);
   const v = parsed.values;
   if (!v.policy) throw new UsageError('--policy is required');
   let since: Date | undefined;

@@ -4,7 +4,6 @@
  * 2 when the page could not be verified at all (bad policy, refused page, unreadable input).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { UsageError, VerifyRefusal } from '../../errors.js';
 import { routeFor } from '../../policy/allow.js';
 import { checkFloor, readFloor } from '../../policy/floor.js';
@@ -12,6 +11,7 @@ import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
 import type { PolicyInForce, RouteMode } from '../../policy/model.js';
 import { verifyDocument } from '../../verify/index.js';
 import type { Finding, HeaderList, VerifiedDocument } from '../../verify/types.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { fetchBounded, FetchFailure } from '../../inventory/fetch.js';
 
@@ -96,23 +96,13 @@ export const scanCommand: Command = {
 };
 
 function parseScanArgs(argv: readonly string[]): ScanOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        policy: { type: 'string' },
-        'public-key': { type: 'string', multiple: true },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-        'state-dir': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseCommandLine(argv, {
+    policy: { type: 'string' },
+    'public-key': { type: 'string', multiple: true },
+    url: { type: 'string' },
+    json: { type: 'boolean' },
+    'state-dir': { type: 'string' },
+  });
   const { values, positionals } = parsed;
   const [source, ...extra] = positionals;
   if (source === undefined || extra.length > 0) throw new UsageError('give exactly one FILE or URL to scan');

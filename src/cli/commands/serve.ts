@@ -5,13 +5,13 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.js';
 import { createLogger } from '../../observe/log.js';
 import { createMetrics } from '../../observe/metrics.js';
 import { PolicyHolder } from '../../policy/reload.js';
 import { DEFAULTS, startPayguard, type ListenAddress } from '../../proxy/index.js';
 import { parseListenAddress } from '../../listen.js';
+import { parseCommandLine } from '../args.js';
 import { TrustedProxies } from '../../proxy/forwarded.js';
 import { Counter, type Registry } from 'prom-client';
 import { openEvidence } from '../../evidence/open.js';
@@ -154,30 +154,20 @@ async function serve(config: ServeConfig): Promise<number> {
 
 /** Flags over environment over defaults, each value checked here once (UsageError names the flag). */
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        upstream: { type: 'string' },
-        policy: { type: 'string' },
-        'public-key': { type: 'string', multiple: true },
-        listen: { type: 'string' },
-        admin: { type: 'string' },
-        'state-dir': { type: 'string' },
-        'max-inspect-bytes': { type: 'string' },
-        'upstream-timeout': { type: 'string' },
-        'verify-timeout': { type: 'string' },
-        'drain-timeout': { type: 'string' },
-        'trusted-proxy': { type: 'string', multiple: true },
-        'shadow-policy': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  const { values } = parseCommandLine(argv, {
+    upstream: { type: 'string' },
+    policy: { type: 'string' },
+    'public-key': { type: 'string', multiple: true },
+    listen: { type: 'string' },
+    admin: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'max-inspect-bytes': { type: 'string' },
+    'upstream-timeout': { type: 'string' },
+    'verify-timeout': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    'trusted-proxy': { type: 'string', multiple: true },
+    'shadow-policy': { type: 'string' },
+  }, false);
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? nonEmpty(env[name]);
   const list = (flag: string[] | undefined, name: string): string[] =>
     flag && flag.length > 0 ? flag : (nonEmpty(env[name])?.split(',').map((s) => s.trim()).filter(Boolean) ?? []);

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { findPlaceholderHashes, findTodoJustifications } from '../../policy/lint.js';
 import { lintAllowlist } from '../../policy/lint-gadgets.js';
@@ -14,6 +13,7 @@ import { decodeUtf8, readPolicyBytes } from '../../policy/load.js';
 import { parseSecretKeyAsync, signMessage, verifyMessage } from '../../policy/minisign.js';
 import { parsePolicyText } from '../../policy/parse.js';
 import { readPassword } from '../../policy/password.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard sign POLICY --secret-key FILE [options]
@@ -103,19 +103,10 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 }
 
 function parseCommandArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'secret-key': { type: 'string' },
-        'trusted-comment': { type: 'string' },
-        'password-file': { type: 'string' },
-        'password-env': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandLine(argv, {
+    'secret-key': { type: 'string' },
+    'trusted-comment': { type: 'string' },
+    'password-file': { type: 'string' },
+    'password-env': { type: 'string' },
+  });
 }

@@ -3,11 +3,11 @@
  * --state-dir) the rollback floor, exactly as `serve` checks them at load, without raising the floor.
  * For CI and for the release engineer before shipping the two files.
  */
-import { parseArgs } from 'node:util';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { checkFloor, readFloor } from '../../policy/floor.js';
 import { findPlaceholderHashes, findTodoJustifications } from '../../policy/lint.js';
 import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
+import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard verify POLICY --public-key FILE [--public-key FILE2 ...] [options]
@@ -60,18 +60,9 @@ export const verifyCommand: Command = {
 };
 
 function parseCommandArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'public-key': { type: 'string', multiple: true },
-        signature: { type: 'string' },
-        'state-dir': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommandLine(argv, {
+    'public-key': { type: 'string', multiple: true },
+    signature: { type: 'string' },
+    'state-dir': { type: 'string' },
+  });
 }
