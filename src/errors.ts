@@ -86,6 +86,18 @@ export class VerifyRefusal extends PayguardError {
   }
 }
 
+/**
+ * The state dir cannot hold what payguard keeps there (the evidence log): a path taken by a file,
+ * no permission, a read-only filesystem. Said at start, with the path, instead of a stack trace.
+ */
+export class StateDirError extends PayguardError {
+  readonly code = 'PG_STATE_DIR';
+  constructor(readonly path: string, problem: string, options?: { cause?: unknown }) {
+    super(`${path}: ${problem}`, options);
+    this.name = 'StateDirError';
+  }
+}
+
 /** Bad command-line or environment input. */
 export class UsageError extends PayguardError {
   readonly code = 'PG_USAGE';

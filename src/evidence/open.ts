@@ -4,6 +4,8 @@
  * is logged, never allowed to stop the proxy (the verdicts do not depend on it).
  */
 import type { PolicyInForce } from '../policy/model.js';
+import { StateDirError } from '../errors.js';
+import { evidenceDir } from './files.js';
 import { EvidenceLog, type EvidenceLogOptions } from './log.js';
 import { EvidenceRecorder } from './recorder.js';
 
@@ -27,10 +29,24 @@ export interface RunningEvidence {
 
 const FLUSH_INTERVAL_MS = 60_000;
 
-export async function openEvidence(stateDir: string, logger: EvidenceErrors, options: EvidenceLogOptions & { flushIntervalMs?: number } = {}): Promise<RunningEvidence> {
-  const log = await EvidenceLog.open(stateDir, options);
+export interface EvidenceOptions extends EvidenceLogOptions {
+  readonly flushIntervalMs?: number;
+  /** Told of every failed write (a full disk): for a metric beside the log line. */
+  readonly onWriteFailure?: () => void;
+}
+
+export async function openEvidence(stateDir: string, logger: EvidenceErrors, options: EvidenceOptions = {}): Promise<RunningEvidence> {
+  let log: EvidenceLog;
+  try {
+    log = await EvidenceLog.open(stateDir, options);
+  } catch (err) {
+    throw new StateDirError(evidenceDir(stateDir), `cannot open the evidence log: ${(err as Error).message} (the state dir must be a writable directory)`, { cause: err });
+  }
   const recorder = new EvidenceRecorder(log, options.now);
-  const failed = (what: string) => (err: unknown) => logger.error('evidence-write-failed', err, { what });
+  const failed = (what: string) => (err: unknown) => {
+    logger.error('evidence-write-failed', err, { what });
+    options.onWriteFailure?.();
+  };
   const timer = setInterval(() => void recorder.flush().catch(failed('detections')), options.flushIntervalMs ?? FLUSH_INTERVAL_MS);
   timer.unref();
   return {

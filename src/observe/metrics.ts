@@ -45,13 +45,32 @@ export interface PayguardMetrics {
   /** Follows the holder's policy in force and reload results; returns a function that stops following. */
   trackPolicy(holder: PolicyEvents): () => void;
   recordCspReport(directive: string, blockedOrigin: string | undefined): void;
+  /** The state dir failed: the floor (counted by trackPolicy on its own) or an evidence write. */
+  recordStateError(what: StatePart): void;
 }
+
+/** What lives in the state dir (docs/robustness.md "Hostile edges": a full disk). */
+export const STATE_PARTS = ['floor', 'evidence'] as const;
+export type StatePart = (typeof STATE_PARTS)[number];
 
 /**
  * 0.5 ms … 1 s: a clean 100 KB page verifies in a few ms (research B.2); the top buckets
  * are there to show a slow policy or a pathological page before the verify timeout hits.
  */
 export const INSPECTION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/**
+ * Directive names a report may carry: CSP3 §6 (fetch, document, navigation, reporting directives),
+ * the Trusted Types ones, and payguard's own `integrity-policy` and `unknown`. Anyone can post a
+ * report, so any other name is "other" rather than a new series.
+ */
+const CSP_DIRECTIVES: readonly string[] = [
+  'default-src', 'child-src', 'connect-src', 'font-src', 'frame-src', 'img-src', 'manifest-src', 'media-src',
+  'object-src', 'prefetch-src', 'script-src', 'script-src-elem', 'script-src-attr', 'style-src', 'style-src-elem',
+  'style-src-attr', 'worker-src', 'base-uri', 'sandbox', 'form-action', 'frame-ancestors', 'navigate-to',
+  'fenced-frame-src', 'webrtc', 'require-trusted-types-for', 'trusted-types', 'upgrade-insecure-requests',
+  'block-all-mixed-content', 'report-uri', 'report-to', 'integrity-policy', 'unknown',
+];
 
 /** Routes come from the policy, so they are bounded by it; the cap only guards against misuse. */
 const MAX_ROUTE_LABELS = 256;
@@ -115,6 +134,15 @@ export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
     registers: [registry],
   });
 
+  const stateErrors = new Counter({
+    name: 'payguard_state_errors_total',
+    help: 'State dir failures: the rollback floor could not be read or recorded (the new policy was refused), or an evidence record could not be written.',
+    labelNames: ['what'] as const,
+    registers: [registry],
+  });
+  // Both series from the start, so an alert on increase() sees the first failure.
+  for (const what of STATE_PARTS) stateErrors.inc({ what }, 0);
+
   const routes = new LabelCap(MAX_ROUTE_LABELS);
   const kinds = new LabelCap(MAX_KIND_LABELS);
   const upstreamKinds = new LabelCap(MAX_KIND_LABELS);
@@ -155,8 +183,9 @@ export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
         policyReloads.inc({ result: 'accepted' });
         showPolicy(inForce);
       };
-      const onRejected = (): void => {
+      const onRejected = (err: Error): void => {
         policyReloads.inc({ result: 'rejected' });
+        if ((err as { code?: string } | undefined)?.code === 'PG_POLICY_STATE') stateErrors.inc({ what: 'floor' });
       };
       // Both series exist from the start so `increase(...{result="rejected"}[5m])` works before the first failure.
       policyReloads.inc({ result: 'accepted' }, holder.accepted ?? 0);
@@ -169,9 +198,12 @@ export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
         holder.off('rejected', onRejected);
       };
     },
+    recordStateError(what) {
+      stateErrors.inc({ what: closedLabel(what, STATE_PARTS) });
+    },
     recordCspReport(directive, blockedOrigin) {
       cspReports.inc({
-        directive: directives.label(directive),
+        directive: directives.label(closedLabel(directive, CSP_DIRECTIVES)),
         blocked_origin: cspOrigins.label(originOf(blockedOrigin)),
       });
     },

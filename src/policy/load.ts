@@ -4,7 +4,8 @@
  * the rollback floor.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { KeyError, PolicyError, PolicySignatureError } from '../errors.js';
 import { checkFloor, raiseFloor, readFloor } from './floor.js';
 import { parsePublicKey, verifyMessage, type MinisignPublicKey } from './minisign.js';
@@ -77,7 +78,7 @@ export async function loadPublicKeys(files: readonly string[]): Promise<Minisign
 export async function readPolicyBytes(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file, MAX_POLICY_BYTES);
   } catch (err) {
     throw new PolicyError(`cannot read the policy: ${(err as Error).message}`, { file }, { cause: err });
   }
@@ -85,9 +86,37 @@ export async function readPolicyBytes(file: string): Promise<Buffer> {
   return bytes;
 }
 
+/** A minisign signature is under 1 KiB; anything much larger is not one. */
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+/**
+ * At most `max + 1` bytes of a regular file. A path swapped for a FIFO would block the read (and a
+ * thread of libuv's pool) until a writer came; one swapped for /dev/zero would be read until memory
+ * ran out. O_NONBLOCK makes opening a FIFO return at once, and fstat then refuses anything but a file.
+ */
+async function readRegularFile(file: string, max: number): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+    const buffer = Buffer.alloc(max + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) break;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function readSignature(signatureFile: string, policyFile: string): Promise<string> {
   try {
-    return await readFile(signatureFile, 'utf8');
+    const bytes = await readRegularFile(signatureFile, MAX_SIGNATURE_BYTES);
+    if (bytes.length > MAX_SIGNATURE_BYTES) throw new Error(`larger than ${MAX_SIGNATURE_BYTES} bytes`);
+    return bytes.toString('utf8');
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     const problem = missing

@@ -5,7 +5,7 @@
  * Callers take `current()` once per response, so each response is checked against exactly one policy.
  */
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadSignedPolicy, type LoadOptions } from './load.js';
 import type { PolicyInForce } from './model.js';
@@ -30,7 +30,9 @@ export class PolicyHolder extends EventEmitter {
   #inForce: PolicyInForce;
   readonly #options: PolicyHolderOptions;
   #queue: Promise<unknown> = Promise.resolve();
-  #watchers: FSWatcher[] = [];
+  /** By directory. */
+  readonly #watchers = new Map<string, FSWatcher>();
+  #watching = false;
   #debounce: NodeJS.Timeout | undefined;
   #sighupListener: (() => void) | undefined;
 
@@ -51,7 +53,13 @@ export class PolicyHolder extends EventEmitter {
 
   /** Loads the files again. Never throws; reloads run one at a time, in the order asked. */
   reload(trigger: ReloadTrigger): Promise<ReloadResult> {
-    const result = this.#queue.then(() => this.#reloadNow(trigger));
+    const result = this.#queue.then(async () => {
+      try {
+        return await this.#reloadNow(trigger);
+      } finally {
+        this.#rewatch();
+      }
+    });
     this.#queue = result;
     return result;
   }
@@ -101,13 +109,40 @@ export class PolicyHolder extends EventEmitter {
    * the second file's event triggers the retry.
    */
   watch(): void {
-    if (this.#watchers.length > 0) return;
+    if (this.#watchers.size > 0) return;
+    this.#watching = true;
+    this.#rewatch();
+  }
+
+  /**
+   * The directories to watch: those of the paths as given (where a ConfigMap's `..data` swap or a
+   * rename happens) and those of the files the paths resolve to now (a symlink to a file elsewhere,
+   * edited in place there). Recomputed after every reload, since a swap moves the resolved files.
+   */
+  #rewatch(): void {
+    if (!this.#watching) return;
     const signatureFile = this.#options.signatureFile ?? `${this.#options.policyFile}.minisig`;
-    const dirs = new Set([dirname(resolve(this.#options.policyFile)), dirname(resolve(signatureFile))]);
+    const dirs = new Set<string>();
+    for (const file of [this.#options.policyFile, signatureFile]) {
+      dirs.add(dirname(resolve(file)));
+      const target = resolvedPath(file);
+      if (target) dirs.add(dirname(target));
+    }
+    for (const [dir, watcher] of this.#watchers) {
+      if (dirs.has(dir)) continue;
+      watcher.close();
+      this.#watchers.delete(dir);
+    }
     for (const dir of dirs) {
-      const watcher = watch(dir, { persistent: false }, () => this.#scheduleReload());
-      watcher.on('error', (err) => this.#log({ event: 'policy-watch-error', dir, error: err.message }));
-      this.#watchers.push(watcher);
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, () => this.#scheduleReload());
+        watcher.on('error', (err) => this.#log({ event: 'policy-watch-error', dir, error: err.message }));
+        this.#watchers.set(dir, watcher);
+      } catch (err) {
+        // A directory that vanished between realpath and watch: the next reload tries again.
+        this.#log({ event: 'policy-watch-error', dir, error: (err as Error).message });
+      }
     }
   }
 
@@ -122,15 +157,16 @@ export class PolicyHolder extends EventEmitter {
   async close(): Promise<void> {
     clearTimeout(this.#debounce);
     this.#debounce = undefined;
-    for (const watcher of this.#watchers) watcher.close();
-    this.#watchers = [];
+    this.#watching = false;
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
     if (this.#sighupListener) process.off('SIGHUP', this.#sighupListener);
     this.#sighupListener = undefined;
     await this.#queue;
   }
 
   #scheduleReload(): void {
-    if (this.#watchers.length === 0) return;
+    if (this.#watchers.size === 0) return;
     clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => {
       this.#debounce = undefined;
@@ -156,5 +192,14 @@ export class PolicyHolder extends EventEmitter {
     } catch (err) {
       process.emitWarning(`a '${event}' listener of the policy holder threw: ${(err as Error).message}`);
     }
+  }
+}
+
+/** Where `file` resolves through its symlinks now, or undefined while it does not exist. */
+function resolvedPath(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
   }
 }

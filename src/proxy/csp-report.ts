@@ -5,6 +5,7 @@
  * a report only ever increments a capped counter and writes one log line without query strings.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { originOf } from '../observe/labels.js';
 import type { ProxyContext, RequestFacts } from './context.js';
 import { isExtensionNoise, parseBrowserReports, type BrowserReport } from './csp-report-parse.js';
@@ -23,7 +24,7 @@ export const answerCspReport: ReportHandler = (ctx, req, res, facts) => {
     return;
   }
   if (req.method !== 'POST') return refuse(req, res, facts, 405);
-  if (!layer.reportLimit.take(clientAddress(ctx, req, facts))) return refuse(req, res, facts, 429);
+  if (!layer.reportLimit.take(clientAddress(ctx, req, facts)) || !layer.reportBudget.take('all')) return refuse(req, res, facts, 429);
   readReportBody(req, (body) => {
     if (body === undefined) return refuse(req, res, facts, 413);
     const reports = parseBrowserReports(req.headers['content-type'], body);
@@ -87,9 +88,22 @@ function clientAddress(ctx: ProxyContext, req: IncomingMessage, facts: RequestFa
   const chain = facts.client.forwardedFor.split(',').map((a) => a.trim()).filter(Boolean);
   // Walk back from the nearest hop past every proxy payguard trusts (X-Forwarded-For is appended to left to right).
   for (let i = chain.length - 1; i >= 0; i--) {
-    if (!ctx.trusted.trusts(chain[i]!)) return chain[i]!;
+    if (!ctx.trusted.trusts(chain[i]!)) return rateLimitKey(chain[i]!);
   }
-  return chain[0] ?? req.socket.remoteAddress ?? 'unknown';
+  return rateLimitKey(chain[0] ?? req.socket.remoteAddress ?? 'unknown');
+}
+
+/**
+ * One bucket per IPv6 /64: a single host is routinely given a whole /64 (RFC 6177), so keying by
+ * the full address would hand an attacker 2^64 fresh buckets. IPv4 (and IPv4-mapped) stay per address.
+ */
+export function rateLimitKey(address: string): string {
+  if (!isIP(address) || isIP(address) === 4 || address.toLowerCase().startsWith('::ffff:')) return address;
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 /** Calls `done` with the body as text, or undefined once it passes the cap (the rest is not read). */

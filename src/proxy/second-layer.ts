@@ -16,6 +16,8 @@ export interface SecondLayer {
   readonly metrics: SecondLayerMetrics;
   readonly vantage: BrowserVantage;
   readonly reportLimit: TokenBuckets;
+  /** All clients together: a flood from many addresses (rotated IPv6, a botnet) is bounded too. */
+  readonly reportBudget: TokenBuckets;
 }
 
 /**
@@ -24,11 +26,18 @@ export interface SecondLayer {
  */
 export const REPORT_RATE = { burst: 120, perSecond: 2, clients: 10_000 } as const;
 
+/**
+ * The collector's total: far above what a shop's real visitors send (a report per blocked request
+ * of a tampered page), low enough that a flood costs at most 200 log lines a second, not the proxy.
+ */
+export const REPORT_BUDGET = { burst: 2_000, perSecond: 200, clients: 1 } as const;
+
 export function createSecondLayer(metrics: MetricsWithRegistry): SecondLayer {
   return {
     metrics: createSecondLayerMetrics(metrics),
     vantage: new BrowserVantage(),
     reportLimit: new TokenBuckets(REPORT_RATE),
+    reportBudget: new TokenBuckets(REPORT_BUDGET),
   };
 }
 

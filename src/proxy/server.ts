@@ -24,7 +24,9 @@ export async function startPublicServer(ctx: ProxyContext, subresources: Subreso
   const reserved = createReservedHandlers();
   let draining = false;
 
-  const server = createServer((req, res) => {
+  // Strict llhttp whatever NODE_OPTIONS says: `--insecure-http-parser` would accept CL with TE,
+  // obs-fold and bare LFs, the ambiguities request smuggling lives on (RFC 9112 §11.2; docs/robustness.md).
+  const server = createServer({ insecureHTTPParser: false }, (req, res) => {
     const facts = factsOf(ctx, req);
     const headOnly = req.method === 'HEAD';
     if (draining) {

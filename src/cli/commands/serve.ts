@@ -90,7 +90,7 @@ async function serve(config: ServeConfig): Promise<number> {
   const metrics = createMetrics();
   const untrack = metrics.trackPolicy(holder);
   // The PCI evidence log (docs/authoring.md): policies in force and detections, hash-chained.
-  const evidence = await openEvidence(config.stateDir, logger);
+  const evidence = await openEvidence(config.stateDir, logger, { onWriteFailure: () => metrics.recordStateError('evidence') });
   evidence.follow(holder, 'enforced');
   const shadow = config.shadowPolicyFile === undefined ? undefined : await openShadowPolicy(config, metrics.registry, logger);
   if (shadow) evidence.follow(shadow.holder, 'shadow');
