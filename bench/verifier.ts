@@ -35,18 +35,43 @@ export interface VerifierFigures {
   readonly parse5MbPerSecond: number;
   /** Corpus pages the verifier refused (threw a VerifyRefusal), not measured. */
   readonly corpusRefused?: number;
+  /**
+   * The same pages with parse5 forced for every document (the fast path off), measured in the same
+   * process: `generatedMbPerSecond / fullPath.generatedMbPerSecond` is what the fast path buys.
+   */
+  readonly fullPath?: { readonly pages: readonly VerifierPageFigure[]; readonly generatedMbPerSecond: number; readonly corpusMbPerSecond: number };
+  /** Which pages the fast scanner took, and why the others went to parse5 (bail reason → pages). */
+  readonly fastPath?: {
+    readonly generated: { readonly fast: number; readonly total: number };
+    readonly corpus: { readonly fast: number; readonly total: number };
+    readonly bails: Readonly<Record<string, number>>;
+  };
 }
 
-type VerifyDocument = (input: DocumentInput) => VerifiedDocument;
+type VerifyDocument = (input: DocumentInput, options?: { parser?: 'fast-when-unambiguous' | 'full' }) => VerifiedDocument;
+type FastParse = (text: string, tagStarts: WeakMap<object, number>) => { bail?: string | undefined };
+type DecodeDocument = (bytes: Uint8Array, headers: DocumentInput['headers'], defaultCharset: string) => { text: string };
 type ParsePolicyText = (text: string, file: string) => Policy;
 
 /** Loaded at run time: the bench must build and run its other rows before the verifier exists. */
-async function loadVerifier(): Promise<{ verifyDocument: VerifyDocument; parsePolicyText: ParsePolicyText } | string> {
-  const verify = (await import('../src/verify/index.js')) as { verifyDocument?: VerifyDocument };
+interface LoadedVerifier {
+  verifyDocument: VerifyDocument;
+  parsePolicyText: ParsePolicyText;
+  fastParse?: FastParse;
+  decodeDocument?: DecodeDocument;
+}
+
+async function loadVerifier(): Promise<LoadedVerifier | string> {
+  const verify = (await import('../src/verify/index.js')) as { verifyDocument?: VerifyDocument; fastParse?: FastParse; decodeDocument?: DecodeDocument };
   const policy = (await import('../src/policy/parse.js').catch(() => ({}))) as { parsePolicyText?: ParsePolicyText };
   if (typeof verify.verifyDocument !== 'function') return 'src/verify/index.ts does not export verifyDocument yet';
   if (typeof policy.parsePolicyText !== 'function') return 'src/policy/parse.ts does not export parsePolicyText';
-  return { verifyDocument: verify.verifyDocument, parsePolicyText: policy.parsePolicyText };
+  return {
+    verifyDocument: verify.verifyDocument,
+    parsePolicyText: policy.parsePolicyText,
+    ...(verify.fastParse ? { fastParse: verify.fastParse } : {}),
+    ...(verify.decodeDocument ? { decodeDocument: verify.decodeDocument } : {}),
+  };
 }
 
 interface PageToVerify {
@@ -117,7 +142,7 @@ function figure(page: PageToVerify, runs: { iterations: number; elapsedMs: numbe
   };
 }
 
-function measurePage(verify: VerifyDocument, policy: Policy, page: PageToVerify, budgetMs: number): VerifierPageFigure {
+function measurePage(verify: (input: DocumentInput) => VerifiedDocument, policy: Policy, page: PageToVerify, budgetMs: number): VerifierPageFigure {
   const input: DocumentInput = {
     bytes: page.bytes,
     url: SITE + page.path,
@@ -148,19 +173,32 @@ export async function measureVerifier(budgetMsPerPage: number): Promise<Verifier
   const loaded = await loadVerifier();
   if (typeof loaded === 'string') return { missing: loaded, pages: [], generatedMbPerSecond: 0, corpusMbPerSecond: 0, corpusPages: 0, parse5MbPerSecond: 0 };
   const policy = loaded.parsePolicyText(benchPolicyYaml('block'), 'bench-block.yaml');
+  const fastWhenUnambiguous = (input: DocumentInput) => loaded.verifyDocument(input);
+  const fullParse = (input: DocumentInput) => loaded.verifyDocument(input, { parser: 'full' });
   let generated: VerifierPageFigure[];
+  let generatedFull: VerifierPageFigure[];
   try {
-    generated = generatedPages().map((page) => measurePage(loaded.verifyDocument, policy, page, budgetMsPerPage));
+    // Interleaved page by page, so both paths see the same neighbours on the shared cores.
+    generated = [];
+    generatedFull = [];
+    for (const page of generatedPages()) {
+      generated.push(measurePage(fastWhenUnambiguous, policy, page, budgetMsPerPage));
+      generatedFull.push(measurePage(fullParse, policy, page, budgetMsPerPage));
+    }
   } catch (err) {
     return { missing: `verifyDocument failed on a bench page: ${String(err)}`, pages: [], generatedMbPerSecond: 0, corpusMbPerSecond: 0, corpusPages: 0, parse5MbPerSecond: 0 };
   }
   // Corpus pages are small attack cases: a smaller budget each keeps the whole corpus bounded.
   // A page the verifier refuses (a VerifyRefusal is its verdict on hostile bytes) is left out.
   const corpus: VerifierPageFigure[] = [];
+  const corpusFull: VerifierPageFigure[] = [];
+  const corpusMeasured: PageToVerify[] = [];
   let refused = 0;
   for (const page of await corpusPages()) {
     try {
-      corpus.push(measurePage(loaded.verifyDocument, policy, page, Math.max(20, budgetMsPerPage / 10)));
+      corpus.push(measurePage(fastWhenUnambiguous, policy, page, Math.max(20, budgetMsPerPage / 10)));
+      corpusFull.push(measurePage(fullParse, policy, page, Math.max(20, budgetMsPerPage / 10)));
+      corpusMeasured.push(page);
     } catch {
       refused += 1;
     }
@@ -173,7 +211,24 @@ export async function measureVerifier(budgetMsPerPage: number): Promise<Verifier
     corpusMbPerSecond: aggregateMbPerSecond(corpus),
     corpusPages: corpus.length,
     corpusRefused: refused,
+    fullPath: { pages: generatedFull, generatedMbPerSecond: aggregateMbPerSecond(generatedFull), corpusMbPerSecond: aggregateMbPerSecond(corpusFull) },
+    ...(loaded.fastParse && loaded.decodeDocument ? { fastPath: fastPathShare(loaded.fastParse, loaded.decodeDocument, policy, generatedPages(), corpusMeasured) } : {}),
   };
+}
+
+/** Which pages the fast scanner takes (on the text verifyDocument decodes), and the bail reasons of the rest. */
+function fastPathShare(fastParse: FastParse, decode: DecodeDocument, policy: Policy, generated: readonly PageToVerify[], corpus: readonly PageToVerify[]): NonNullable<VerifierFigures['fastPath']> {
+  const bails: Record<string, number> = {};
+  const count = (pages: readonly PageToVerify[]): { fast: number; total: number } => {
+    let fast = 0;
+    for (const page of pages) {
+      const { bail } = fastParse(decode(page.bytes, [['content-type', 'text/html; charset=utf-8']], policy.defaultCharset).text, new WeakMap());
+      if (bail === undefined) fast += 1;
+      else bails[bail] = (bails[bail] ?? 0) + 1;
+    }
+    return { fast, total: pages.length };
+  };
+  return { generated: count(generated), corpus: count(corpus), bails };
 }
 
 /**

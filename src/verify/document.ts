@@ -5,16 +5,21 @@ import { VerifyRefusal } from '../errors.js';
 import { decodeDocument, hasInvalidBytes, type DecodedDocument } from './decode.js';
 import { verifyHeaders } from './headers.js';
 import { scanDocumentText } from './scan-document.js';
-import type { Sighting } from './scan.js';
+import type { ParserChoice, Sighting } from './scan.js';
 import type { DocumentInput, Finding, VerifiedDocument } from './types.js';
 
-export function verifyDocument(input: DocumentInput): VerifiedDocument {
-  const { decoded, sightings } = analyseDocument(input);
+/** How to verify: `parser: 'full'` forces the parse5 path (tests and the bench compare the two). */
+export interface VerifyOptions {
+  readonly parser?: ParserChoice;
+}
+
+export function verifyDocument(input: DocumentInput, options: VerifyOptions = {}): VerifiedDocument {
+  const { decoded, sightings } = analyseDocument(input, options);
   return verified(decoded, [...sightings.map((s) => s.finding), ...verifyHeaders(input.headers, input.url, input.policy)]);
 }
 
 /** The decoded document and every sighting with its neutralising edits (the rewriter's input). */
-export function analyseDocument(input: DocumentInput): { decoded: DecodedDocument; sightings: Sighting[] } {
+export function analyseDocument(input: DocumentInput, options: VerifyOptions = {}): { decoded: DecodedDocument; sightings: Sighting[] } {
   const decoded = decodeDocument(input.bytes, input.headers, input.policy.defaultCharset);
   refuseInvalidBytes(input, decoded);
   const sightings = scanDocumentText(decoded.text, {
@@ -23,6 +28,7 @@ export function analyseDocument(input: DocumentInput): { decoded: DecodedDocumen
     documentUrl: input.url,
     fallbackBase: input.url,
     nesting: 0,
+    ...(options.parser ? { parser: options.parser } : {}),
   });
   return { decoded, sightings };
 }

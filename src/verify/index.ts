@@ -2,7 +2,8 @@
  * The verifier's public surface (pure functions; see types.ts for the contract).
  */
 export type { DocumentInput, Finding, FindingKind, HeaderList, VerifiedDocument } from './types.js';
-export { verifyDocument } from './document.js';
+export { verifyDocument, type VerifyOptions } from './document.js';
+export { fastParse, type BailReason, type FastParse } from './fast/index.js';
 export { verifyHeaders } from './headers.js';
 export { rewriteDocument } from './rewrite.js';
 export { extractMimeType, sniffHtml, type MimeType } from './mime.js';

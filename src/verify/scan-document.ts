@@ -1,7 +1,10 @@
 /**
  * One HTML document's text to sightings: parse once, walk once with every finder, and union the
  * findings of the relaxed-<select> re-parses when parse5 dropped something inside a select (P-01).
+ * A document the fast scanner can prove unambiguous is not given to parse5 at all (fast/index.ts):
+ * the same walker and finders run over the tree it builds.
  */
+import { fastParse } from './fast/index.js';
 import { FINDERS } from './finders/index.js';
 import { parseHtml } from './parse.js';
 import { SourceText } from './source.js';
@@ -9,6 +12,14 @@ import { Scan, walk, type ScanOptions, type Sighting } from './scan.js';
 
 export function scanDocumentText(text: string, options: ScanOptions): Sighting[] {
   const source = new SourceText(text);
+  if (options.parser !== 'full') {
+    const fast = fastParse(text, source.tagStarts);
+    if (fast.document) {
+      const scan = new Scan(options, source);
+      walk(fast.document, scan, FINDERS, undefined);
+      return scan.finish();
+    }
+  }
   const parsed = parseHtml(text, source.tagStarts);
   const main = new Scan(options, source);
   walk(parsed.document, main, FINDERS, undefined);

@@ -27,6 +27,12 @@ import type { Finding } from './types.js';
 export const MAX_DEPTH = 400;
 /** srcdoc documents inside srcdoc documents (each level entity-encoded once more). */
 export const MAX_SRCDOC_NESTING = 3;
+/**
+ * Distinct other <base> URLs every URL finding is judged against again (finish()). That work is
+ * bases × findings: 400 of each cost 160,000 URL parses, a 100 KB page 16 s of CPU (found by
+ * test/robustness/verify-linear-work.test.ts). Real pages have one base at most; past this, refuse.
+ */
+export const MAX_OTHER_BASES = 16;
 
 /** A byte-free text edit on the decoded document: replace [start, end) with `text` (ASCII). */
 export interface Edit {
@@ -53,7 +59,14 @@ export interface ScanOptions {
   readonly fallbackBase: string;
   /** How many srcdoc levels enclose this document. */
   readonly nesting: number;
+  /**
+   * `full` forces parse5 for every document (the differential tests and the bench compare the two
+   * paths); by default a document the fast scanner proves unambiguous skips parse5.
+   */
+  readonly parser?: ParserChoice;
 }
+
+export type ParserChoice = 'fast-when-unambiguous' | 'full';
 
 /** The element a finder is looking at, and where it sits. */
 export interface Visit {
@@ -159,6 +172,7 @@ export class Scan {
     const others = new Set(this.otherBaseHrefs.map((href) => this.frozenBaseUrl(href)));
     others.delete(base);
     if (others.size === 0) return sightings;
+    if (others.size > MAX_OTHER_BASES) throw new VerifyRefusal('too-large', `${others.size + 1} different <base> URLs (payguard judges every URL against at most ${MAX_OTHER_BASES + 1})`);
     const seen = new Set(sightings.map((s) => `${s.finding.kind}|${s.finding.offset}|${s.finding.attribute}|${s.finding.url}`));
     for (const other of others) {
       for (const work of this.deferred) {
