@@ -34,6 +34,7 @@ export const REFUSAL_REASONS = {
   'encoding-mismatch': 'the encoding payguard decoded with differs from the one the browser would pick',
   'too-large': 'the decoded body exceeds --max-inspect-bytes (decompression bombs included)',
   'too-deep': 'the document nests deeper than payguard follows (Chromium flattens past ~512 levels)',
+  'too-many-bases': 'the document has more distinct <base> URLs than payguard judges every URL against (17)',
   'inspection-timeout': 'verification did not finish within its time limit',
   'unsupported-content-coding': 'a Content-Encoding payguard cannot decode (zstd on Node 20, dcb, dcz, unknown)',
   'content-coding-error': 'the compressed body is corrupt or truncated',

@@ -77,8 +77,10 @@ function splice(bytes: Uint8Array, text: string, encoding: string, bomLength: nu
     // The start character is ASCII: its byte is where it was emitted. The end is one past the byte
     // that completed the last character of the range.
     const start = emitted.get(edit.start)!;
-    const end = edit.end > edit.start ? emitted.get(edit.end - 1)! + 1 : start;
     const startByte = encoding.startsWith('UTF-16') ? start - 1 : start;
+    // An insertion (empty range) resumes at its own first byte: in UTF-16 that is the code unit's
+    // first byte, not the byte it was emitted at (found by test/robustness/verify-rewrite.test.ts).
+    const end = edit.end > edit.start ? emitted.get(edit.end - 1)! + 1 : startByte;
     parts.push(bytes.subarray(last, startByte), encodeAscii(edit.text, encoding));
     last = end;
   }

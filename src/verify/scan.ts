@@ -172,7 +172,7 @@ export class Scan {
     const others = new Set(this.otherBaseHrefs.map((href) => this.frozenBaseUrl(href)));
     others.delete(base);
     if (others.size === 0) return sightings;
-    if (others.size > MAX_OTHER_BASES) throw new VerifyRefusal('too-large', `${others.size + 1} different <base> URLs (payguard judges every URL against at most ${MAX_OTHER_BASES + 1})`);
+    if (others.size > MAX_OTHER_BASES) throw new VerifyRefusal('too-many-bases', `${others.size + 1} different <base> URLs (payguard judges every URL against at most ${MAX_OTHER_BASES + 1})`);
     const seen = new Set(sightings.map((s) => `${s.finding.kind}|${s.finding.offset}|${s.finding.attribute}|${s.finding.url}`));
     for (const other of others) {
       for (const work of this.deferred) {

@@ -53,6 +53,9 @@ describe('tokenizer constructs the scanner models exactly take the fast path and
     'a late base and a meta refresh in the body': `<form action="pay"></form><base href="${EVIL}/"><meta http-equiv="refresh" content="0;url=${EVIL}/r">`,
     'srcdoc documents': `<iframe srcdoc="<form action=&quot;${EVIL}/c&quot;></form><script src=${EVIL}/s.js></script>"></iframe>`,
     'scripts: import maps, speculation rules, JSON-LD': `<script type="importmap">{"imports":{"a":"${EVIL}/a.js"}}</script><script type="speculationrules">{"prefetch":[{"urls":["${EVIL}/n"]}]}</script><script type="application/ld+json">{bad</script>`,
+    // Past 8 attributes the scanner tracks names in a Set (a tag with thousands stays linear): the
+    // first of duplicates must still win there, before and after the switch.
+    'many attributes, duplicates past the eighth': `<form ${Array.from({ length: 40 }, (_, i) => `data-a${i}=x`).join(' ')} action="${EVIL}/first" onclick="first()" ACTION="/second" ONCLICK="second()" data-a3=y action=/third></form><div onmouseover="a()" ${Array.from({ length: 12 }, (_, i) => `data-b${i % 6}=${i}`).join(' ')} onmouseover="late()" onfocus="f()"></div>`,
   };
 
   it('head content after </head> goes into the head (after head mode), a body start tag after it', () => {

@@ -108,8 +108,19 @@ function readAttribute(text: string, nameStart: number, attrs: Attribute[], keep
   return i;
 }
 
+/** Past this many attributes a tag's names go into a Set: a tag with thousands of them stays linear. */
+const LINEAR_SEARCH_LIMIT = 8;
+const namesOfLongTags = new WeakMap<Attribute[], Set<string>>();
+
 function addAttribute(attrs: Attribute[], name: string, value: string): void {
-  for (let k = 0; k < attrs.length; k++) if (attrs[k]!.name === name) return;
+  if (attrs.length < LINEAR_SEARCH_LIMIT) {
+    for (let k = 0; k < attrs.length; k++) if (attrs[k]!.name === name) return;
+  } else {
+    let names = namesOfLongTags.get(attrs);
+    if (!names) namesOfLongTags.set(attrs, (names = new Set(attrs.map((a) => a.name))));
+    if (names.has(name)) return;
+    names.add(name);
+  }
   attrs.push({ name, value });
 }
 
