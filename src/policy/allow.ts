@@ -49,13 +49,56 @@ export interface RouteMatch {
  * (percent-decoding of unreserved characters, `;params` dropped, repeated slashes folded, case folded),
  * because the upstream router may treat `/Checkout`, `/%63heckout`, `/checkout;x` and `//checkout`
  * as the same page (evasion-vectors H-14): a protected route must not be dodged by spelling.
+ *
+ * Browsers remove dot segments before sending (WHATWG URL path state), but any other client can send
+ * `/open/../checkout`, `/open/..%2Fcheckout` or `/open\..\checkout`, and storefront servers differ in
+ * whether they decode `%2F`/`%5C`, treat `\` as a separator and resolve `..`. payguard cannot know which
+ * reading the storefront takes, so when they differ it applies the strictest route of them all.
  */
 export function routeFor(policy: Policy, rawPath: string): RouteMatch {
   const path = normaliseRequestPath(rawPath);
+  let match = firstRoute(policy, path);
+  for (const reading of otherReadings(path)) {
+    const other = firstRoute(policy, reading);
+    if (MODE_STRENGTH[other.mode] > MODE_STRENGTH[match.mode]) match = other;
+  }
+  return match;
+}
+
+const MODE_STRENGTH: Record<RouteMode, number> = { report: 0, rewrite: 1, block: 2 };
+
+function firstRoute(policy: Policy, path: string): RouteMatch {
   for (const route of policy.routes) {
     if (compiledPattern(route).test(path)) return { route, mode: route.mode, label: route.path };
   }
   return { route: undefined, mode: 'report', label: 'unmatched' };
+}
+
+/** How a storefront might read a normalised path that holds dot segments or (encoded) slashes. */
+function otherReadings(path: string): string[] {
+  if (!/\/\.\.?(?:\/|$)|%2f|%5c|\\/.test(path)) return [];
+  const readings = new Set<string>();
+  readings.add(removeDotSegments(path));
+  const slashes = path.replace(/%2f|%5c|\\/g, '/');
+  readings.add(removeDotSegments(slashes));
+  readings.delete(path);
+  return [...readings];
+}
+
+/** RFC 3986 §5.2.4 on an absolute path; repeated slashes folded as normaliseRequestPath does. */
+function removeDotSegments(path: string): string {
+  const segments = path.split('/').slice(1);
+  const out: string[] = [];
+  segments.forEach((segment, i) => {
+    if (segment !== '.' && segment !== '..') {
+      out.push(segment);
+      return;
+    }
+    if (segment === '..') out.pop();
+    // A trailing dot segment leaves the directory: "/a/b/.." is "/a/".
+    if (i === segments.length - 1) out.push('');
+  });
+  return ('/' + out.join('/')).replace(/\/{2,}/g, '/');
 }
 
 export function normaliseRequestPath(rawPath: string): string {
