@@ -11,7 +11,7 @@ import { formatComparison, readResults } from './compare.js';
 import { describeMachine } from './machine.js';
 import { measureRow, type TargetEndpoint } from './measure.js';
 import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type TargetId } from './options.js';
-import { pageById, type BenchPage } from './pages/index.js';
+import { BENCH_PAGES, pageById, type BenchPage, type PageId } from './pages/index.js';
 import { payguardServeMissing, startPayguard, stateDirIn, type RunningPayguard } from './payguard.js';
 import { writeSignedPolicy, type BenchMode } from './policy.js';
 import { probePage, type ProbeFinding } from './probe.js';
@@ -146,7 +146,9 @@ async function profilePayguard(options: BenchOptions, setup: Setup, children: Ch
   await mkdir(dir, { recursive: true });
   const payguard = await setup.launchPayguard('block', 'payguard-profiled', dir);
   const endpoint: TargetEndpoint = { id: 'payguard', url: payguard.url, proxyPid: payguard.child.pid, payguard };
-  const pages = ['checkout-unique', 'checkout'] as const;
+  // The checkout pages the CPU targets are about, unless the run was narrowed to other pages:
+  // then those (`--pages asset-js --profile always` profiles the pass-through path).
+  const pages: readonly PageId[] = options.pages.length < BENCH_PAGES.length ? options.pages : ['checkout-unique', 'checkout'];
   for (const id of pages) {
     await measureRow(
       { endpoint, page: pageById(id)!, connections: TARGET_CONNECTIONS, durationSeconds: options.durationSeconds, warmupSeconds: 0, upstreamPid: setup.upstreamPid, benchPids: [...setup.benchPids, payguard.child.pid] },

@@ -2,6 +2,7 @@
 import type { Pool } from 'undici';
 import type { ClientIdentity, TrustedProxies } from './forwarded.js';
 import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { InspectionBudget } from './inspection-budget.js';
 import type { ShadowPolicy } from './shadow.js';
 import type { SecondLayer } from './second-layer.js';
 import type { VerdictCache } from './verdict-cache.js';
@@ -17,6 +18,8 @@ export interface ProxyContext {
   readonly logger: ProxyLogger;
   readonly trusted: TrustedProxies;
   readonly maxInspectBytes: number;
+  /** Bounds the document bytes held for inspection at once (inspection-budget.ts). */
+  readonly inspectionBudget: InspectionBudget;
   /** CSP reports, script pinning, header baseline (docs/second-layer.md). */
   readonly secondLayer: SecondLayer;
   /** A candidate policy judged on every inspected response, never enforced (--shadow-policy). */

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { VerifyRefusal } from '../errors.js';
-import { routeFor, type RouteMatch } from '../policy/allow.js';
+import type { RouteMatch } from '../policy/allow.js';
 import type { Policy, RouteMode } from '../policy/model.js';
 import { extractMimeType, sniffHtml, verifyHeaders } from '../verify/index.js';
 import type { Finding, HeaderList } from '../verify/types.js';
@@ -18,10 +18,12 @@ import { sendBlockPage } from './block-page.js';
 import { checkDecodable, contentCodings, decodeBody } from './content-coding.js';
 import { SINK_PATH, type ProxyContext, type RequestFacts } from './context.js';
 import { decide, type Decision, type Inspection } from './decide.js';
+import type { InspectionTicket } from './inspection-budget.js';
 import { classifyResponse, documentEssence, hasNoBody, type ResponseType } from './document-type.js';
 import { headerListFromRaw, headerValues } from './header-list.js';
 import { publicUrl } from './request-kind.js';
 import { recordDecision } from './record.js';
+import { routeOf } from './route-memo.js';
 import { judgeInShadow } from './shadow.js';
 import { INVALIDATED_BY_REWRITE, passOnHeaders, sendResponse, type HeldBody } from './respond.js';
 import { documentHeaders } from './second-layer.js';
@@ -56,16 +58,49 @@ class UpstreamBodyFailure extends Error {
 export async function serveDocument(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, facts: RequestFacts): Promise<void> {
   // Taken once: this response is checked against exactly this policy, whatever a reload does meanwhile.
   const policy = ctx.policy.current().policy;
-  const match = routeFor(policy, facts.target);
-  const enforce = match.mode !== 'report';
-  const headOnly = req.method === 'HEAD';
-  // HEAD gets the verdict GET would: on protected routes the body is fetched with GET and verified.
-  const method = headOnly && enforce ? 'GET' : (req.method ?? 'GET');
-
+  const match = routeOf(policy, facts.path);
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
+  // Before anything is fetched: a page that cannot be held for inspection is not asked for.
+  let ticket: InspectionTicket;
+  try {
+    ticket = await ctx.inspectionBudget.admit(abort.signal);
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    if (!(err instanceof VerifyRefusal)) throw err;
+    if (match.mode === 'report') {
+      // Report routes never fail closed: past the wait, the page is inspected outside the budget.
+      ticket = UNMETERED;
+    } else {
+      const inspection: Inspection = { kind: 'refused', refusal: err, headerViolations: [] };
+      await conclude(ctx, res, facts, match.label, match.mode, 0, [], { inspection, body: { kind: 'none' }, type: undefined }, req.method === 'HEAD', { policy, match });
+      return;
+    }
+  }
+  try {
+    await forwardDocument(ctx, req, res, facts, { policy, match, abort, ticket });
+  } finally {
+    ticket.release();
+  }
+}
+
+const UNMETERED: InspectionTicket = { hold: () => undefined, release: () => undefined };
+
+interface Admitted {
+  readonly policy: Policy;
+  readonly match: RouteMatch;
+  readonly abort: AbortController;
+  readonly ticket: InspectionTicket;
+}
+
+async function forwardDocument(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, facts: RequestFacts, admitted: Admitted): Promise<void> {
+  const { policy, match, abort, ticket } = admitted;
+  const enforce = match.mode !== 'report';
+  const headOnly = req.method === 'HEAD';
+  // HEAD gets the verdict GET would: on protected routes the body is fetched with GET and verified.
+  const method = headOnly && enforce ? 'GET' : (req.method ?? 'GET');
 
   let upstream: Dispatcher.ResponseData;
   try {
@@ -96,7 +131,7 @@ export async function serveDocument(ctx: ProxyContext, req: IncomingMessage, res
   const url = publicUrl(policy.site, facts.target);
   let examined: Examined;
   try {
-    examined = await examine(ctx, { policy, mode: match.mode, url, status: upstream.statusCode, method, headers, body: upstream.body, signal: abort.signal });
+    examined = await examine(ctx, { policy, mode: match.mode, url, status: upstream.statusCode, method, headers, body: upstream.body, signal: abort.signal, ticket });
   } catch (err) {
     upstream.body.destroy();
     if (err instanceof ClientGone || abort.signal.aborted) return;
@@ -104,6 +139,8 @@ export async function serveDocument(ctx: ProxyContext, req: IncomingMessage, res
     ctx.metrics.recordUpstreamError(err.kind);
     examined = { inspection: { kind: 'refused', refusal: err.refusal, headerViolations: [] }, body: { kind: 'none' }, type: undefined };
   }
+  // A body streaming on is not held: room for the next page now, not when the stream ends.
+  if (examined.body.kind !== 'buffered') ticket.release();
   await conclude(ctx, res, facts, match.label, match.mode, upstream.statusCode, headers, examined, headOnly, { policy, match });
 }
 
@@ -116,6 +153,7 @@ interface Upstreamed {
   readonly headers: HeaderList;
   readonly body: Readable;
   readonly signal: AbortSignal;
+  readonly ticket: InspectionTicket;
 }
 
 async function examine(ctx: ProxyContext, r: Upstreamed): Promise<Examined> {
@@ -168,7 +206,29 @@ async function examine(ctx: ProxyContext, r: Upstreamed): Promise<Examined> {
     return refused(new VerifyRefusal('too-large', `body exceeds ${ctx.maxInspectBytes} bytes`), streaming(raw.chunks), type);
   }
   const rawBytes = joined(raw);
+  r.ticket.hold(rawBytes.length);
   const held: HeldBody = { kind: 'buffered', bytes: rawBytes };
+  const rewrite = r.mode === 'rewrite' && headerViolations.length === 0;
+  const verdictKey = ctx.verdicts.enabled ? verdictKeyOf(ctx, r, rewrite, codings, rawBytes) : undefined;
+  const document = (reply: InspectSuccess, decoded?: Buffer): Examined => ({
+    inspection: { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations },
+    body: held,
+    type,
+    ...(decoded ? { decoded } : {}),
+    ...(reply.sri ? { sri: reply.sri } : {}),
+  });
+  // The same encoded bytes were verified (or are being verified) already: no decoding, no worker.
+  // The shadow policy needs the decoded body, so with one configured the page is decoded anyway.
+  const known = verdictKey && !ctx.shadow ? ctx.verdicts.known(verdictKey) : undefined;
+  if (known) {
+    try {
+      return document(await timedInspection(ctx, () => known));
+    } catch (err) {
+      // The verification this request joined failed (time limit, worker lost): refused like its own would be.
+      if (err instanceof VerifyRefusal) return refused(err, held, type);
+      throw err;
+    }
+  }
   let decoded: Buffer;
   try {
     decoded = await decodeBody(rawBytes, codings, ctx.maxInspectBytes);
@@ -176,32 +236,43 @@ async function examine(ctx: ProxyContext, r: Upstreamed): Promise<Examined> {
     if (err instanceof VerifyRefusal) return refused(err, held, type);
     throw err;
   }
+  if (decoded !== rawBytes) r.ticket.hold(rawBytes.length + decoded.length);
   if (type.kind === 'sniff' && codings.length > 0 && !sniffHtml(decoded)) return passed(held, type);
 
   try {
-    const reply = await verifyBody(ctx, r, decoded, r.mode === 'rewrite' && headerViolations.length === 0);
-    return { inspection: { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations }, body: held, type, decoded, ...(reply.sri ? { sri: reply.sri } : {}) };
+    return document(await verifyBody(ctx, r, decoded, rewrite, verdictKey), decoded);
   } catch (err) {
     if (err instanceof VerifyRefusal) return refused(err, held, type);
     throw err;
   }
 }
 
+/** Only the Content-Type lines reach the verifier (all the body's verification reads: the charset). */
+function verifiedHeaders(r: Upstreamed): HeaderList {
+  return r.headers.filter(([name]) => name === 'content-type');
+}
+
+function verdictKeyOf(ctx: ProxyContext, r: Upstreamed, rewrite: boolean, codings: readonly string[], encoded: Buffer): string {
+  return ctx.verdicts.keyFor({ policy: r.policy, mode: r.mode, url: r.url, headers: verifiedHeaders(r), rewrite, codings, bytes: encoded });
+}
+
 /**
  * The body's verification, from the verdict cache or a worker. The worker sees only the
  * Content-Type lines (all the body's verification reads: the charset); Location, Refresh, Link and
  * Speculation-Rules were checked on this thread already, so the verdict depends on nothing
- * that varies per response (Date, Set-Cookie) and can be cached by content.
+ * that varies per response (Date, Set-Cookie) and can be cached by content (the encoded bytes
+ * and their codings: verdict-cache.ts).
  */
-async function verifyBody(ctx: ProxyContext, r: Upstreamed, decoded: Buffer, rewrite: boolean): Promise<InspectSuccess> {
+async function verifyBody(ctx: ProxyContext, r: Upstreamed, decoded: Buffer, rewrite: boolean, verdictKey: string | undefined): Promise<InspectSuccess> {
+  const verify = (): Promise<InspectSuccess> =>
+    ctx.verifyPool.inspect({ policyData: r.policy, bytes: decoded, url: r.url, headers: verifiedHeaders(r), mode: r.mode, rewrite, sinkPath: SINK_PATH });
+  return timedInspection(ctx, () => (verdictKey === undefined ? verify() : ctx.verdicts.verdict(verdictKey, verify)));
+}
+
+async function timedInspection(ctx: ProxyContext, inspect: () => InspectSuccess | Promise<InspectSuccess>): Promise<InspectSuccess> {
   const started = performance.now();
   try {
-    const headers = r.headers.filter(([name]) => name === 'content-type');
-    const verify = (): Promise<InspectSuccess> =>
-      ctx.verifyPool.inspect({ policyData: r.policy, bytes: decoded, url: r.url, headers, mode: r.mode, rewrite, sinkPath: SINK_PATH });
-    if (!ctx.verdicts.enabled) return await verify();
-    const key = ctx.verdicts.keyFor({ policy: r.policy, mode: r.mode, url: r.url, headers, rewrite, bytes: decoded });
-    return await ctx.verdicts.verdict(key, verify);
+    return await inspect();
   } finally {
     ctx.metrics.observeInspection((performance.now() - started) / 1000);
   }
@@ -243,7 +314,26 @@ async function conclude(
   if (examined.inspection.kind === 'document') headers.push(...documentHeaders(ctx, ctx.secondLayer, second.policy, second.match, upstreamHeaders, facts.client.requestId));
   const body: HeldBody = decision.action === 'send-rewritten' ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) } : (sriBody(decision, examined) ?? examined.body);
   if (body.kind === 'buffered') headers.push(['content-length', String(body.bytes.length)]);
-  await sendResponse(res, status, headers, body, headOnly);
+  try {
+    await sendResponse(res, status, headers, body, headOnly);
+  } catch (err) {
+    if (!failedUpstreamMidBody(res, body, err)) throw err;
+    // A streamed body the storefront broke off after the status line went out (short of its
+    // Content-Length, a reset, a stall): the storefront's failure, not payguard's, and only a cut
+    // can tell the client (docs/proxy.md). Found by the proxy fuzz (it was logged as request-failed).
+    const failure = classifyUpstreamError(err);
+    ctx.metrics.recordUpstreamError(failure.kind);
+    ctx.logger.event('upstream-cut-mid-body', { requestId: facts.client.requestId, method: facts.method, path: facts.path, route, reason: failure.reason });
+    res.destroy();
+  }
+}
+
+/** undici's errors on the upstream body (UND_ERR_*, and its HTTP parser's, which may carry no code), the client's own abort aside. */
+function failedUpstreamMidBody(res: ServerResponse, body: HeldBody, err: unknown): boolean {
+  if (!res.headersSent || body.kind !== 'stream') return false;
+  const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+  if (name === 'HTTPParserError') return true;
+  return typeof code === 'string' && code.startsWith('UND_ERR_') && code !== 'UND_ERR_ABORTED';
 }
 
 /** A clean or reported page with SRI attributes added is sent like a rewrite: new bytes, identity coding. */
@@ -279,8 +369,10 @@ function outgoingContentType(upstream: HeaderList, examined: Examined, decision:
   if (decision.action === 'send-rewritten') return `${documentEssence(examined.type)}; charset=${decision.encoding}`;
   if (examined.inspection.kind === 'document') return `${documentEssence(examined.type)}; charset=${examined.inspection.verified.encoding}`;
   const lines = headerValues(upstream, 'content-type');
-  if (lines.length <= 1) return lines[0];
-  // Several lines: send the one type the Fetch algorithm extracted from all of them (M-01).
+  if (lines.length === 0 || (lines.length === 1 && !lines[0]!.includes(','))) return lines[0];
+  // Several types, on several lines or comma-listed on one ("text/html, image/png"): send the one
+  // the Fetch algorithm extracted and payguard judged by (M-01), not a list a client might read
+  // the other way. Found by the proxy fuzz.
   const mime = extractMimeType(upstream);
   if (!mime) return undefined;
   return mime.charset ? `${mime.essence}; charset=${mime.charset}` : mime.essence;

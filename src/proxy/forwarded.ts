@@ -6,6 +6,7 @@
 import { BlockList, isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { redactText } from '../observe/redact.js';
 
 export class TrustedProxies {
   readonly #list = new BlockList();
@@ -48,6 +49,19 @@ export interface ClientIdentity {
 // Request ids end up in HTML and log lines: a conservative alphabet, bounded length.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * A fresh request id that survives the log intact. The log's last guard (observe/redact.ts) replaces
+ * any 13–19 digit run, dashes allowed, that passes the Luhn check, and about one random UUID in
+ * 400 holds such a run ("…-5c12-4434-9164-403a…"): the id on that block page was then
+ * nowhere in the log for the shop to look up. Found by the soak (bench/soak.ts).
+ */
+export function newRequestId(): string {
+  let id = randomUUID();
+  // Bounded: each draw fails with p ≈ 0.0025.
+  for (let attempt = 0; attempt < 16 && redactText(id) !== id; attempt++) id = randomUUID();
+  return id;
+}
+
 export function identify(req: IncomingMessage, trusted: TrustedProxies): ClientIdentity {
   const peer = req.socket.remoteAddress ?? '';
   const fromTrusted = trusted.trusts(peer);
@@ -58,7 +72,7 @@ export function identify(req: IncomingMessage, trusted: TrustedProxies): ClientI
   const incomingId = fromTrusted ? header('x-request-id') : undefined;
   const priorFor = fromTrusted ? header('x-forwarded-for') : undefined;
   return {
-    requestId: incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
+    requestId: incomingId && REQUEST_ID.test(incomingId) ? incomingId : newRequestId(),
     forwardedFor: priorFor ? `${priorFor}, ${peer}` : peer,
     forwardedProto: (fromTrusted ? header('x-forwarded-proto') : undefined) ?? 'http',
     forwardedHost: (fromTrusted ? header('x-forwarded-host') : undefined) ?? header('host'),

@@ -13,9 +13,23 @@ import { createSubresourceProxy } from './subresource-path.js';
 import { createUpstreamPool } from './upstream.js';
 import { VerdictCache } from './verdict-cache.js';
 import { VerifyPool } from './verify-pool.js';
+import { InspectionBudget } from './inspection-budget.js';
 
 /** Room for the verdicts of a few thousand distinct pages (rewritten bytes count in full). */
 const DEFAULT_VERDICT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Document bytes held for inspection at once: about eighty 100 KB pages waiting for two workers
+ * that verify one each in a few ms, or 128 requests waiting on the upstream (64 KiB counted each,
+ * as many as the upstream pool has connections). A page larger than the budget is still admitted
+ * when nothing else is held (inspection-budget.ts; peak RSS in docs/bench.md).
+ */
+const INSPECTION_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/** As long as a task may wait for a free worker (verify-pool.ts): the same overload, one step earlier. */
+function admissionWaitMs(verifyTimeoutMs: number): number {
+  return Math.max(verifyTimeoutMs * 10, 5_000);
+}
 
 export type { PayguardOptions, ListenAddress } from './options.js';
 export { DEFAULTS } from './options.js';
@@ -47,6 +61,7 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     logger: options.logger,
     trusted: new TrustedProxies(options.trustedProxies),
     maxInspectBytes: options.maxInspectBytes,
+    inspectionBudget: new InspectionBudget(INSPECTION_BUDGET_BYTES, admissionWaitMs(options.verifyTimeoutMs)),
     secondLayer: createSecondLayer(options.metrics),
     shadow: options.shadow,
     evidence: options.evidence,

@@ -13,7 +13,12 @@ export type ReservedHandler = (ctx: ProxyContext, req: IncomingMessage, res: Ser
 
 /** Whether payguard answers this path itself (compared after the same normalisation routes use). */
 export function isReservedPath(path: string): boolean {
-  return normaliseRequestPath(path).startsWith(RESERVED_PREFIX) || normaliseRequestPath(path) === RESERVED_PREFIX.slice(0, -1);
+  // Every request passes here. Normalisation only lowercases, decodes %XX and deletes `;params`
+  // up to the next slash or repeated slashes, so "payguard" can appear in the normalised path only
+  // if the raw path holds it (any case) or an escape: the others skip the normalisation.
+  if (!path.includes('%') && !/payguard/i.test(path)) return false;
+  const normalised = normaliseRequestPath(path);
+  return normalised.startsWith(RESERVED_PREFIX) || normalised === RESERVED_PREFIX.slice(0, -1);
 }
 
 export function createReservedHandlers(): Map<string, ReservedHandler> {

@@ -8,7 +8,6 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
-import { routeFor } from '../policy/allow.js';
 import { verifyHeaders } from '../verify/index.js';
 import { sendBlockPage } from './block-page.js';
 import type { ProxyContext, RequestFacts } from './context.js';
@@ -17,6 +16,7 @@ import { headerListFromRaw, headerValues } from './header-list.js';
 import { extractMimeType } from '../verify/index.js';
 import { publicUrl } from './request-kind.js';
 import { recordDecision } from './record.js';
+import { routeOf } from './route-memo.js';
 import { decide, type Inspection } from './decide.js';
 import { VerifyRefusal } from '../errors.js';
 import { classifyUpstreamError } from './upstream.js';
@@ -35,18 +35,32 @@ const ACTIVE_HEADERS = ['location', 'refresh', 'link'];
 
 export function createSubresourceProxy(ctx: ProxyContext, upstreamTimeoutMs: number): SubresourceProxy {
   const Agent = ctx.upstream.protocol === 'https:' ? https.Agent : http.Agent;
-  const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  // As many idle connections kept as may be busy: with fewer, every burst above maxFreeSockets
+  // closes upstream connections that the next burst reopens (asset rows at 256 connections ran
+  // at 0.4× the pass-through with 64; docs/bench.md).
+  const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256 });
   const proxy = createProxyServer({ target: ctx.upstream.href, agent, xfwd: true, ws: true, proxyTimeout: upstreamTimeoutMs });
   const factsOf = new WeakMap<IncomingMessage, RequestFacts>();
   const timedOut = new WeakSet<IncomingMessage>();
+  /** Storefront responses already being piped into the client's response (counted as passed). */
+  const piping = new WeakMap<IncomingMessage, IncomingMessage>();
 
   proxy.on('proxyReq', (proxyReq, req) => {
     proxyReq.once('timeout', () => timedOut.add(req));
   });
 
-  proxy.on('proxyRes', (proxyRes, req) => {
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    piping.set(req, proxyRes);
     const facts = factsOf.get(req);
     if (!facts) return;
+    // An upstream that closes before its body's end (short of Content-Length, a reset mid-body, a
+    // read-until-close body cut by the timeout): pipe() never ends the client's response, which then
+    // hangs until the client gives up. Cut it: once the status line is out, only a cut says
+    // "incomplete" (RFC 9112 §8). Not `complete`: Node sets it on a close-delimited body it aborted.
+    // Found by the proxy fuzz.
+    proxyRes.once('close', () => {
+      if (!proxyRes.readableEnded && !res.writableEnded) res.destroy();
+    });
     proxyRes.headers['x-request-id'] = facts.client.requestId;
     const headers = headerListFromRaw(proxyRes.rawHeaders);
     const type = classifyResponse(headers);
@@ -73,11 +87,21 @@ export function createSubresourceProxy(ctx: ProxyContext, upstreamTimeoutMs: num
       (res as Duplex).destroy();
       return;
     }
+    const started = piping.get(req);
+    if (started) {
+      // The storefront's response is already piped into the client's (bytes past its
+      // Content-Length broke the connection, say): a block page written now races that body,
+      // "write after end", an unhandled error that ended the process. Found by the proxy fuzz.
+      started.unpipe(res);
+      started.destroy();
+      res.destroy();
+      return;
+    }
     if (res.headersSent || !facts) {
       res.destroy();
       return;
     }
-    const route = routeFor(ctx.policy.current().policy, facts.target).label;
+    const route = routeOf(ctx.policy.current().policy, facts.path).label;
     const status = failure.reason === 'upstream-timeout' ? 504 : 502;
     recordDecision(ctx, facts, route, { action: 'block', verdict: 'blocked', status, reason: failure.reason, violations: [] });
     sendBlockPage(res, status, facts.client.requestId, req.method === 'HEAD');
@@ -124,7 +148,7 @@ function checkActiveHeaders(ctx: ProxyContext, proxyRes: IncomingMessage, facts:
     return;
   }
   const policy = ctx.policy.current().policy;
-  const match = routeFor(policy, facts.target);
+  const match = routeOf(policy, facts.path);
   let inspection: Inspection;
   try {
     const violations = verifyHeaders(headers, publicUrl(policy.site, facts.target), policy).filter((f) => !f.allowed);
@@ -144,6 +168,6 @@ function checkActiveHeaders(ctx: ProxyContext, proxyRes: IncomingMessage, facts:
 }
 
 function recordPassed(ctx: ProxyContext, facts: RequestFacts): void {
-  const route = routeFor(ctx.policy.current().policy, facts.target).label;
+  const route = routeOf(ctx.policy.current().policy, facts.path).label;
   ctx.metrics.recordResponse(route, 'passed');
 }

@@ -4,6 +4,10 @@
  * the same checkout to every customer) need not be parsed again. The key is a SHA-256 over every
  * input, so a changed byte, another policy, URL or mode is another entry; only successful
  * verifications are kept (a timeout depends on load, not on the page).
+ *
+ * The bytes hashed are the body as received (still content-coded) together with its codings:
+ * decoding is deterministic, so the same encoded bytes under the same codings are the same
+ * document, and a repeated gzip page is found before it is decompressed (docs/bench.md).
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -18,6 +22,9 @@ export interface VerdictKeyParts {
   /** Only the headers the body's verification reads (Content-Type: the charset). */
   readonly headers: HeaderList;
   readonly rewrite: boolean;
+  /** The Content-Encoding codings in the order applied (contentCodings()); empty for identity. */
+  readonly codings: readonly string[];
+  /** The body as received from the upstream, before any content decoding. */
   readonly bytes: Uint8Array;
 }
 
@@ -57,9 +64,18 @@ export class VerdictCache {
     field(parts.url);
     field(parts.rewrite ? 'rewrite' : 'verify');
     for (const [name, value] of parts.headers) field(`${name}\n${value}`);
+    field(parts.codings.join(','));
     field(String(parts.bytes.byteLength));
     hash.update(parts.bytes);
     return hash.digest('base64');
+  }
+
+  /**
+   * The verdict already reached (or being reached) for this key, if any: a hit needs neither the
+   * decoded body nor a worker.
+   */
+  known(key: string): InspectSuccess | Promise<InspectSuccess> | undefined {
+    return this.#entries?.get(key) ?? this.#inFlight.get(key);
   }
 
   /**
