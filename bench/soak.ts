@@ -237,13 +237,15 @@ async function startUpstream(port: number): Promise<{ child: RunningChild; port:
 
 /**
  * Flat after warm-up: the first third is warm-up; the last third's peak may not exceed the second
- * third's peak by more than 20% (a leak grows without bound; a warm heap levels off).
+ * third's peak by more than 20%, or by 32 MB where that is more (a leak grows without bound; a warm
+ * heap levels off, and one late major GC or a few more pooled sockets move a 300 MB process by tens
+ * of MB: on the 30-second CI run that noise alone came within 4% of the 20% limit).
  */
 export function rssFlat(samples: readonly { t: number; mb: number }[], seconds: number): { flat: boolean; secondMax: number; lastMax: number } {
   const max = (from: number, to: number): number => Math.max(0, ...samples.filter((s) => s.t >= from && s.t < to).map((s) => s.mb));
   const secondMax = max(seconds / 3, (2 * seconds) / 3);
   const lastMax = max((2 * seconds) / 3, Infinity);
-  return { flat: secondMax > 0 && lastMax <= 1.2 * secondMax, secondMax, lastMax };
+  return { flat: secondMax > 0 && lastMax <= Math.max(1.2 * secondMax, secondMax + 32), secondMax, lastMax };
 }
 
 export interface SoakReport {
@@ -314,7 +316,7 @@ export async function runSoak(options: SoakOptions, dir: string): Promise<SoakRe
     if (tally.bytesChecked === 0) failures.push('the checking client verified no page byte for byte');
 
     const memory = rssFlat(rss, options.seconds);
-    if (!memory.flat) failures.push(`RSS not flat: last third peaked at ${memory.lastMax.toFixed(0)} MB, second third at ${memory.secondMax.toFixed(0)} MB (limit 1.2×)`);
+    if (!memory.flat) failures.push(`RSS not flat: last third peaked at ${memory.lastMax.toFixed(0)} MB, second third at ${memory.secondMax.toFixed(0)} MB (limit 1.2× or +32 MB)`);
 
     // No socket left: the clients are gone, and idle upstream connections close within the
     // storefront's 5 s keep-alive timeout.

@@ -9,8 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { categoryPage } from '../../bench/pages/catalog.js';
 import { checkoutPage, FIXED_CHECKOUT, randomCart } from '../../bench/pages/checkout.js';
 import { seededRandom } from '../../bench/pages/random.js';
-import { startStorefront } from '../../src/demo/storefront.js';
-import { VARIANT_NAMES } from '../../src/demo/variants.js';
 import { VerifyRefusal } from '../../src/errors.js';
 import type { Policy, RouteMode } from '../../src/policy/model.js';
 import { analyseDocument } from '../../src/verify/document.js';
@@ -18,6 +16,7 @@ import { fastParse } from '../../src/verify/fast/index.js';
 import type { Sighting } from '../../src/verify/scan.js';
 import type { HeaderList } from '../../src/verify/types.js';
 import { loadCorpus } from '../corpus/cases.js';
+import { fetchDemoPages } from '../helpers/demo-pages.js';
 import { PAGE_URL, SITE, testPolicy } from './policy.js';
 
 export interface Page {
@@ -121,22 +120,6 @@ export function benchPages(): Page[] {
 
 /** The demo storefront's pages (clean and every tampered variant), fetched over real HTTP on 127.0.0.1. */
 export async function demoPages(): Promise<Page[]> {
-  const site = await startStorefront({
-    listen: { host: '127.0.0.1', port: 0 },
-    publicOrigin: 'https://shop.example',
-    gatewayOrigin: 'https://pay.gateway.example',
-    attackerOrigin: 'https://pay.gateway-example.com',
-  });
-  try {
-    const paths = ['/', '/product/sencha', '/cart', '/checkout', '/demo', ...VARIANT_NAMES.map((v) => `/checkout?variant=${v}`)];
-    const pages: Page[] = [];
-    for (const path of paths) {
-      const res = await fetch(site.url + path, { redirect: 'manual' });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      pages.push({ name: `demo${path}`, bytes, headers: [['content-type', res.headers.get('content-type') ?? 'text/html']], url: PAGE_URL, policy: testPolicy(), mode: 'block' });
-    }
-    return pages;
-  } finally {
-    await site.close();
-  }
+  const fetched = await fetchDemoPages();
+  return fetched.map(({ path, bytes, contentType }) => ({ name: `demo${path}`, bytes, headers: [['content-type', contentType]], url: PAGE_URL, policy: testPolicy(), mode: 'block' }));
 }

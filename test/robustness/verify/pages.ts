@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { categoryPage } from '../../../bench/pages/catalog.js';
 import { checkoutPage, FIXED_CHECKOUT } from '../../../bench/pages/checkout.js';
-import { startStorefront } from '../../../src/demo/storefront.js';
-import { VARIANT_NAMES } from '../../../src/demo/variants.js';
 import { VerifyRefusal } from '../../../src/errors.js';
 import { decodeDocument } from '../../../src/verify/index.js';
 import type { HeaderList } from '../../../src/verify/types.js';
 import { loadCorpus } from '../../corpus/cases.js';
+import { fetchDemoPages } from '../../helpers/demo-pages.js';
 
 export interface SeedPage {
   /** Where it came from, for failure messages: `corpus/forms/f05-…`, `bench/checkout`, … */
@@ -49,24 +48,8 @@ export function filePages(): SeedPage[] {
 
 /** The demo storefront's pages (clean and every tampered variant), fetched over real HTTP on 127.0.0.1. */
 export async function demoPages(): Promise<SeedPage[]> {
-  const site = await startStorefront({
-    listen: { host: '127.0.0.1', port: 0 },
-    publicOrigin: 'https://shop.example',
-    gatewayOrigin: 'https://pay.gateway.example',
-    attackerOrigin: 'https://pay.gateway-example.com',
-  });
-  try {
-    const paths = ['/', '/product/sencha', '/cart', '/checkout', '/demo', ...VARIANT_NAMES.map((v) => `/checkout?variant=${v}`)];
-    const pages: SeedPage[] = [];
-    for (const path of paths) {
-      const res = await fetch(site.url + path, { redirect: 'manual' });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      pages.push(...decoded(`demo${path}`, bytes, [['content-type', res.headers.get('content-type') ?? 'text/html']]));
-    }
-    return pages;
-  } finally {
-    await site.close();
-  }
+  const fetched = await fetchDemoPages();
+  return fetched.flatMap(({ path, bytes, contentType }) => decoded(`demo${path}`, bytes, [['content-type', contentType]]));
 }
 
 /** Pages the verifier cannot decode at all (a replacement-encoding corpus case) cannot be mutated as text. */
