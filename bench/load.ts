@@ -1,10 +1,12 @@
 /**
  * Load generation: autocannon's keep-alive connections, each sending its next request as soon
- * as the previous response ends (a closed loop), or at a fixed overall rate (an open loop, for
- * latency that is not queueing). Latency percentiles are computed here from every response's
- * own time (autocannon's histogram rounds to whole milliseconds).
+ * as the previous response ends (a closed loop), or requests evenly spaced at a fixed overall rate
+ * (an open loop, for latency that is not queueing). Latency percentiles are computed here from every
+ * response's own time (autocannon's histogram rounds to whole milliseconds).
  */
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
 
 export interface LoadSpec {
   readonly url: string;
@@ -35,6 +37,7 @@ interface AutocannonResult {
   readonly timeouts: number;
 }
 
+
 interface AutocannonInstance {
   on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): void;
 }
@@ -48,6 +51,10 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const REQUEST_TIMEOUT_SECONDS = 60;
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return spec.overallRate === undefined ? runClosedLoop(spec) : runPaced(spec, spec.overallRate);
+}
+
+function runClosedLoop(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
   let bytes = 0;
@@ -59,7 +66,6 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         duration: spec.durationSeconds,
         headers: spec.headers,
         timeout: REQUEST_TIMEOUT_SECONDS,
-        ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
       },
       (err, result) => {
         if (err) return reject(err);
@@ -72,6 +78,43 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       bytes += resBytes;
     });
   });
+}
+
+/**
+ * The open loop: request i is due at start + i/rate, whatever happened to the ones before, over at
+ * most `connections` keep-alive connections. autocannon's overallRate lets each connection send its
+ * share at the start of every second, so its "paced" requests arrive in bursts and measure queueing.
+ * Latency is counted from when a request was due, not when it went out (no coordinated omission).
+ */
+async function runPaced(spec: LoadSpec, rate: number): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const pool = new Pool(url.origin, { connections: spec.connections, headersTimeout: REQUEST_TIMEOUT_SECONDS * 1000, bodyTimeout: REQUEST_TIMEOUT_SECONDS * 1000 });
+  const total = Math.max(1, Math.round(rate * spec.durationSeconds));
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  let bytes = 0;
+  let errors = 0;
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    inFlight.push(
+      pool
+        .request({ path: url.pathname + url.search, method: 'GET', headers: spec.headers })
+        .then(async (res) => {
+          for await (const chunk of res.body) bytes += (chunk as Buffer).length;
+          latencies.push(performance.now() - due);
+          statusCodes[res.statusCode] = (statusCodes[res.statusCode] ?? 0) + 1;
+        })
+        .catch(() => void errors++),
+    );
+  }
+  await Promise.all(inFlight);
+  const duration = (performance.now() - start) / 1000;
+  await pool.close();
+  return summarise(latencies, statusCodes, bytes, { duration, errors, timeouts: 0 });
 }
 
 function summarise(latencies: number[], statusCodes: Record<string, number>, bytes: number, result: AutocannonResult): LoadResult {
