@@ -98,6 +98,19 @@ export class StateDirError extends PayguardError {
   }
 }
 
+/** A port payguard cannot listen on (EADDRINUSE, EACCES…): `payguard serve` exits 1. */
+export class ListenError extends PayguardError {
+  readonly code = 'PG_LISTEN';
+  constructor(
+    readonly address: { readonly host: string; readonly port: number },
+    cause: unknown,
+  ) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(`cannot listen on ${address.host}:${address.port}: ${cause instanceof Error ? cause.message : String(cause)}${code ? ` (${code})` : ''}`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
 /** Bad command-line or environment input. */
 export class UsageError extends PayguardError {
   readonly code = 'PG_USAGE';

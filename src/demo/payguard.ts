@@ -1,12 +1,9 @@
 /**
- * payguard itself, as the demo runs it: the same startPayguard, PolicyHolder, metrics and logger
- * `payguard serve` uses, given the demo's freshly signed policy. Nothing here is demo-only
- * behaviour; only the settings are (short timeouts suit a laptop).
+ * payguard itself, as the demo runs it: the same createPayguard `payguard serve` uses, given the
+ * demo's freshly signed policy. Nothing here is demo-only behaviour; only the settings are (short
+ * timeouts suit a laptop).
  */
-import { createLogger } from '../observe/log.js';
-import { createMetrics } from '../observe/metrics.js';
-import { PolicyHolder } from '../policy/reload.js';
-import { DEFAULTS, startPayguard } from '../proxy/index.js';
+import { createPayguard } from '../proxy/index.js';
 import type { ListenAddress } from '../listen.js';
 import type { SignedPolicyFiles } from './sign.js';
 
@@ -29,45 +26,22 @@ export interface ProtectedShop {
 }
 
 export async function startProtectedShop(options: ProtectedShopOptions): Promise<ProtectedShop> {
-  const logger = createLogger(options.out ?? process.stdout);
-  const metrics = createMetrics();
-  const holder = await PolicyHolder.open({
+  const payguard = await createPayguard({
+    upstream: new URL(options.upstream),
+    listen: options.listen,
+    admin: options.admin,
     policyFile: options.files.policyFile,
     signatureFile: options.files.signatureFile,
     publicKeyFiles: [options.files.publicKeyFile],
     stateDir: options.stateDir,
-    logger: (record) => {
-      const { event, ...fields } = record as { event?: string };
-      logger.event(event ?? 'policy', fields);
-    },
+    log: options.out ?? process.stdout,
+    upstreamTimeoutMs: 10_000,
+    drainTimeoutMs: 2_000,
+    verifyWorkers: 1,
   });
-  const stopTracking = metrics.trackPolicy(holder);
-  try {
-    const payguard = await startPayguard({
-      upstream: new URL(options.upstream),
-      listen: options.listen,
-      admin: options.admin,
-      policy: holder,
-      metrics,
-      logger,
-      maxInspectBytes: DEFAULTS.maxInspectBytes,
-      upstreamTimeoutMs: 10_000,
-      verifyTimeoutMs: DEFAULTS.verifyTimeoutMs,
-      drainTimeoutMs: 2_000,
-      verifyWorkers: 1,
-    });
-    return {
-      url: payguard.publicUrl,
-      adminUrl: payguard.adminUrl,
-      async close() {
-        await payguard.drain();
-        stopTracking();
-        await holder.close();
-      },
-    };
-  } catch (err) {
-    stopTracking();
-    await holder.close();
-    throw err;
-  }
+  return {
+    url: payguard.publicUrl,
+    adminUrl: payguard.adminUrl,
+    close: () => payguard.drain(),
+  };
 }

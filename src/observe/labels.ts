@@ -2,7 +2,7 @@
  * Bounded label values. Every label payguard exports is either from a closed set or passes
  * through a cap here, because prometheus keeps one series per distinct label set and an attacker
  * controls the hosts a tampered page names (prom-client #216: scrapes taking seconds once label
- * values multiply; research B.6).
+ * values multiply; docs/vectors.md, performance notes B.6).
  */
 
 /** The label value every value past the cap is folded into. */

@@ -2,7 +2,7 @@
  * payguard's Prometheus metrics. Each instance owns its registry (no global registry: one process
  * may run several payguards in tests, and a global one leaks series between them).
  *
- * Per-request cost is a few counter increments (prom-client 15: about 0.3 µs each, research B.6);
+ * Per-request cost is a few counter increments (prom-client 15: about 0.3 µs each, docs/vectors.md, performance notes B.6);
  * what makes metrics expensive is label cardinality, so every label here is from a closed set,
  * the policy's routes, or capped (labels.ts).
  */
@@ -54,7 +54,7 @@ export const STATE_PARTS = ['floor', 'evidence'] as const;
 export type StatePart = (typeof STATE_PARTS)[number];
 
 /**
- * 0.5 ms … 1 s: a clean 100 KB page verifies in a few ms (research B.2); the top buckets
+ * 0.5 ms … 1 s: a clean 100 KB page verifies in a few ms (docs/vectors.md, performance notes B.2); the top buckets
  * are there to show a slow policy or a pathological page before the verify timeout hits.
  */
 export const INSPECTION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];

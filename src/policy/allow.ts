@@ -45,37 +45,21 @@ export interface RouteMatch {
 }
 
 /**
- * The first route whose pattern matches the request path. The path is normalised first
+ * Route matching (CompiledPolicy.route in compiled.ts): the first route whose pattern matches the
+ * request path, under every reading of the path, the strictest winning. The path is normalised first
  * (percent-decoding of unreserved characters, `;params` dropped, repeated slashes folded, case folded),
  * because the upstream router may treat `/Checkout`, `/%63heckout`, `/checkout;x` and `//checkout`
- * as the same page (evasion-vectors H-14): a protected route must not be dodged by spelling.
+ * as the same page (docs/vectors.md H-14): a protected route must not be dodged by spelling.
  *
  * Browsers remove dot segments before sending (WHATWG URL path state), but any other client can send
  * `/open/../checkout`, `/open/..%2Fcheckout` or `/open\..\checkout`, and storefront servers differ in
  * whether they decode `%2F`/`%5C`, treat `\` as a separator and resolve `..`. payguard cannot know which
  * reading the storefront takes, so when they differ it applies the strictest route of them all.
+ *
+ * This function gives how a storefront might read a normalised path that holds dot segments or
+ * (encoded) slashes.
  */
-export function routeFor(policy: Policy, rawPath: string): RouteMatch {
-  const path = normaliseRequestPath(rawPath);
-  let match = firstRoute(policy, path);
-  for (const reading of otherReadings(path)) {
-    const other = firstRoute(policy, reading);
-    if (MODE_STRENGTH[other.mode] > MODE_STRENGTH[match.mode]) match = other;
-  }
-  return match;
-}
-
-const MODE_STRENGTH: Record<RouteMode, number> = { report: 0, rewrite: 1, block: 2 };
-
-function firstRoute(policy: Policy, path: string): RouteMatch {
-  for (const route of policy.routes) {
-    if (compiledPattern(route).test(path)) return { route, mode: route.mode, label: route.path };
-  }
-  return { route: undefined, mode: 'report', label: 'unmatched' };
-}
-
-/** How a storefront might read a normalised path that holds dot segments or (encoded) slashes. */
-function otherReadings(path: string): string[] {
+export function otherReadings(path: string): string[] {
   if (!/\/\.\.?(?:\/|$)|%2f|%5c|\\/.test(path)) return [];
   const readings = new Set<string>();
   readings.add(removeDotSegments(path));
@@ -116,17 +100,6 @@ export function normaliseRequestPath(rawPath: string): string {
   path = path.replace(/\/{2,}/g, '/');
   if (!path.startsWith('/')) path = '/' + path;
   return path.toLowerCase();
-}
-
-const patternCache = new WeakMap<Route, RegExp>();
-
-function compiledPattern(route: Route): RegExp {
-  let re = patternCache.get(route);
-  if (!re) {
-    re = compileRoutePattern(route.path);
-    patternCache.set(route, re);
-  }
-  return re;
 }
 
 /** `*` is one path segment (possibly empty), `**` any number of segments; matching is case-insensitive. */

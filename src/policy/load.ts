@@ -11,6 +11,7 @@ import { checkFloor, raiseFloor, readFloor } from './floor.js';
 import { parsePublicKey, verifyMessage, type MinisignPublicKey } from './minisign.js';
 import type { PolicyInForce } from './model.js';
 import { parsePolicyText } from './parse.js';
+import { compilePolicy } from './compiled.js';
 
 export interface SignedPolicyFiles {
   readonly policyFile: string;
@@ -51,6 +52,7 @@ export async function readSignedPolicy(files: SignedPolicyFiles, publicKeys: rea
   const policy = parsePolicyText(decodeUtf8(bytes, files.policyFile), files.policyFile);
   return {
     policy,
+    compiled: compilePolicy(policy),
     file: files.policyFile,
     keyId: signature.keyId,
     sha256: createHash('sha256').update(bytes).digest('hex'),

@@ -2,6 +2,7 @@
  * The policy in memory: the signed allowlist after validation. Everything past the loader
  * trusts these types; they are deep-frozen when built.
  */
+import type { CompiledPolicy } from './compiled.js';
 
 /** The allowlists a finding can be checked against. */
 export const ALLOW_KINDS = ['form', 'script', 'frame', 'navigate', 'connect', 'inline'] as const;
@@ -76,6 +77,8 @@ export interface Policy {
 /** A policy that verified, with what identifies it for metrics and evidence. */
 export interface PolicyInForce {
   readonly policy: Policy;
+  /** The same policy compiled for the proxy's stages (compiled.ts), built once at load. */
+  readonly compiled: CompiledPolicy;
   /** The file it was loaded from. */
   readonly file: string;
   /** minisign key id of the key that signed it, 16 upper-case hex digits. */

@@ -1,10 +1,13 @@
 /**
  * What `startPayguard` is given. The CLI validates flags and environment into this once
- * (src/cli/commands/serve.ts); code past this point trusts the types.
+ * (src/cli/commands/serve.ts), createPayguard (payguard.ts) fills in the rest; code past this
+ * point trusts the types.
  */
-import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
-import type { ShadowPolicy } from './shadow.js';
+import { SETTING_DEFAULTS } from '../limits.js';
 import type { ListenAddress } from '../listen.js';
+import type { ListenerFaults } from './http/listener-guard.js';
+import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { ShadowPolicy } from './verdict/shadow.js';
 
 export type { ListenAddress };
 
@@ -13,14 +16,8 @@ export interface AdminMetrics extends ProxyMetrics {
   readonly registry: unknown;
 }
 
-export interface PayguardOptions {
-  /** The storefront: http(s) origin, optionally with a path prefix it is mounted under. */
-  readonly upstream: URL;
-  readonly listen: ListenAddress;
-  readonly admin: ListenAddress;
-  readonly policy: PolicySource;
-  readonly metrics: AdminMetrics;
-  readonly logger: ProxyLogger;
+/** The limits an operator sets (src/limits.ts has each default and why). */
+export interface PayguardSettings {
   /** Cap on a document body, raw and decoded (decompression bombs included). */
   readonly maxInspectBytes: number;
   /** Upstream connect, headers and body-idle timeout. */
@@ -29,6 +26,22 @@ export interface PayguardOptions {
   readonly verifyTimeoutMs: number;
   /** Grace period for in-flight requests on SIGTERM. */
   readonly drainTimeoutMs: number;
+  /** A client's request line and headers must arrive within this (408 and the connection closed otherwise). */
+  readonly headerTimeoutMs: number;
+  /** A client's whole request, body included, must arrive within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle client keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export interface PayguardOptions extends PayguardSettings {
+  /** The storefront: http(s) origin, optionally with a path prefix it is mounted under. */
+  readonly upstream: URL;
+  readonly listen: ListenAddress;
+  readonly admin: ListenAddress;
+  readonly policy: PolicySource;
+  readonly metrics: AdminMetrics;
+  readonly logger: ProxyLogger;
   /**
    * Addresses (`10.0.0.5`) and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) of proxies in front of
    * payguard whose X-Forwarded-* and X-Request-Id headers are believed. Empty: nobody's.
@@ -36,19 +49,18 @@ export interface PayguardOptions {
   readonly trustedProxies?: readonly string[];
   /** Verifier worker threads; default min(2, available cores). */
   readonly verifyWorkers?: number;
-  /** Memory for cached verdicts of pages seen before (default 64 MiB; 0 disables). */
-  readonly verdictCacheBytes?: number;
+  /** Memory for the verifications of pages seen before (default LIMITS.verificationCacheBytes; 0 disables). */
+  readonly verificationCacheBytes?: number;
   /** A candidate policy judged alongside, never enforced (docs/authoring.md). */
   readonly shadow?: ShadowPolicy;
   /** Receives violations and refusals for the evidence log. */
   readonly evidence?: EvidenceSink;
+  /** Tests only: faults raised inside named listeners (http/listener-guard.ts). */
+  readonly listenerFaults?: ListenerFaults;
 }
 
 export const DEFAULTS = {
   listen: { host: '0.0.0.0', port: 8080 },
   admin: { host: '127.0.0.1', port: 9464 },
-  maxInspectBytes: 8 * 1024 * 1024,
-  upstreamTimeoutMs: 30_000,
-  verifyTimeoutMs: 2_000,
-  drainTimeoutMs: 10_000,
+  ...SETTING_DEFAULTS,
 } as const;

@@ -5,7 +5,7 @@
  */
 import type { PolicyInForce } from '../policy/model.js';
 import type { ReasonCode } from '../reasons.js';
-import type { Finding } from '../verify/types.js';
+import type { ViolationRecord } from '../observe/log.js';
 
 /** The verdict label of `payguard_responses_total`. */
 export type ResponseVerdict = 'clean' | 'blocked' | 'rewritten' | 'reported' | 'passed';
@@ -23,16 +23,8 @@ export interface ProxyMetrics {
   recordUpstreamError(kind: string): void;
 }
 
-/** One JSON line per violation; never a body, a query string value, a cookie or card data. */
-export interface ViolationRecord {
-  readonly requestId: string;
-  readonly method: string;
-  /** The request path without its query string. */
-  readonly path: string;
-  readonly route: string;
-  readonly verdict: ResponseVerdict;
-  readonly findings: readonly Finding[];
-}
+/** One JSON line per violation: the logger's own record (src/observe/log.ts), one shape for both sides. */
+export type { ViolationRecord };
 
 /**
  * Where detections go for the PCI evidence log (src/evidence/recorder.ts fits this shape):

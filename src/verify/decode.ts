@@ -1,5 +1,5 @@
 /**
- * Bytes to text exactly as Chromium will decode them (evasion-vectors E-01..E-08). The order is
+ * Bytes to text exactly as Chromium will decode them (docs/vectors.md E-01..E-08). The order is
  * the HTML Standard's "determining the character encoding" (§13.2.3.2): BOM, then the transport
  * charset, then the meta prescan, then the locale default (the policy's `defaultCharset`).
  * The proxy pins the encoding returned here in the Content-Type it sends, so the browser's

@@ -37,7 +37,7 @@ export function analyseDocument(input: DocumentInput, options: VerifyOptions = {
  * undecodable-body: on routes in block or rewrite mode, bytes that are invalid in the chosen
  * encoding are refused. The browser decodes them to U+FFFD exactly as payguard did (the encoding is
  * pinned), but a checkout page with broken bytes is either corrupted or probing the decoder
- * (evasion-vectors E-04), and neither should be served unseen. Report mode carries on.
+ * (docs/vectors.md E-04), and neither should be served unseen. Report mode carries on.
  */
 function refuseInvalidBytes(input: DocumentInput, decoded: DecodedDocument): void {
   if (input.mode === 'report' || !decoded.text.includes('\uFFFD')) return;

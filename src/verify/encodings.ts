@@ -1,7 +1,7 @@
 /**
  * Encoding labels to WHATWG encodings (Encoding Standard §4.2 "get an encoding"). Node's
  * TextDecoder (full ICU) implements the WHATWG decoders; it only lacks the "replacement" encoding
- * and x-user-defined, which it rejects with a RangeError (evasion-vectors E-05).
+ * and x-user-defined, which it rejects with a RangeError (docs/vectors.md E-05).
  */
 
 /** Canonical WHATWG names, keyed by the lower-case name TextDecoder reports in `.encoding`. */

@@ -1,5 +1,5 @@
 /**
- * Header-only findings (evasion-vectors N-01, N-03, H-07..H-11): Location, Refresh, Link and
+ * Header-only findings (docs/vectors.md N-01, N-03, H-07..H-11): Location, Refresh, Link and
  * Speculation-Rules. They apply to every status, 304 and HEAD included, because Chromium copies
  * Refresh and Link from a 304 onto the cached entry.
  */
@@ -39,7 +39,7 @@ export function verifyHeaders(headers: HeaderList, url: string, policy: Policy):
     }
   }
   // Several differing Location lines: which one a client follows is not defined (Node keeps the
-  // first, Chromium fails the navigation); refuse rather than guess (evasion-vectors N-01).
+  // first, Chromium fails the navigation); refuse rather than guess (docs/vectors.md N-01).
   if (locations.size > 1) throw new VerifyRefusal('ambiguous-header', `${locations.size} different Location headers`);
   return findings;
 }

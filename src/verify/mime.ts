@@ -1,5 +1,5 @@
 /**
- * Content-Type as the browser reads it (evasion-vectors M-01, M-02). Node's `res.headers` keeps
+ * Content-Type as the browser reads it (docs/vectors.md M-01, M-02). Node's `res.headers` keeps
  * only the first Content-Type; browsers combine every line and take the last valid type.
  */
 import type { HeaderList } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * One parse5 parse, plus the compensation for parse5's relaxed-<select> gap (evasion-vectors P-01,
+ * One parse5 parse, plus the compensation for parse5's relaxed-<select> gap (docs/vectors.md P-01,
  * P-02). parse5 8.1.1 still drops every start tag inside <select> except option/optgroup/hr/script/
  * template (and input/keygen/textarea/select, which close it). Chromium (since 134/135) and the
  * HTML Standard (whatwg/html#10548) parse them "in body", so those elements are live.

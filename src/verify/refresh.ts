@@ -1,6 +1,6 @@
 /**
  * HTML "shared declarative refresh steps" (html.spec.whatwg.org/#shared-declarative-refresh-steps), used for both `<meta http-equiv=refresh>` and the
- * `Refresh` response header (evasion-vectors N-02, N-03). Returns the URL string the browser would
+ * `Refresh` response header (docs/vectors.md N-02, N-03). Returns the URL string the browser would
  * parse (relative to the document), or undefined when the content is invalid or names no URL
  * (a refresh of the same document, which navigates nowhere new).
  */

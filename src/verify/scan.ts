@@ -162,7 +162,7 @@ export class Scan {
    * Verdicts against the effective base; then, when the page has other <base href>s, the URLs
    * that resolve differently against one of them and are not allowed that way are added too
    * (context `other-base`). Chromium 156's preload scanner fetches through a <base> the tree
-   * builder ignores (one inside <svg>, found by the oracle), and evasion-vectors §1.4 asks for
+   * builder ignores (one inside <svg>, found by the oracle), and the research behind docs/vectors.md (§1.4) asks for
    * every base candidate to be tried.
    */
   finish(): Sighting[] {

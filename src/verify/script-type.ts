@@ -2,7 +2,7 @@
  * What a <script> is (HTML §4.12.1.1 "prepare the script element", steps 8-11), over-approximated:
  * the browser runs a JavaScript MIME type, an empty type, "module"; "importmap" and
  * "speculationrules" are special; everything else is a data block. payguard treats every type it
- * does not know to be data as code (evasion-vectors S-02, S-18: `text/x-magento-init` is a loader).
+ * does not know to be data as code (docs/vectors.md S-02, S-18: `text/x-magento-init` is a loader).
  */
 import { INERT_SCRIPT_TYPE } from './edits.js';
 import { attribute, type Element } from './tree.js';

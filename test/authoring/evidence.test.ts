@@ -1,3 +1,4 @@
+import { compilePolicy } from '../../src/policy/compiled.js';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ beforeEach(async () => {
 afterEach(() => rm(stateDir, { recursive: true, force: true }));
 
 const policy = parsePolicyText(stringify(policyWith({ serial: 3 })), 'p.yaml');
-const inForce = (sha: string): PolicyInForce => ({ policy, file: 'p.yaml', keyId: 'ABCDEF0123456789', sha256: sha, trustedComment: '', acceptedAt: new Date() });
+const inForce = (sha: string): PolicyInForce => ({ policy, compiled: compilePolicy(policy), file: 'p.yaml', keyId: 'ABCDEF0123456789', sha256: sha, trustedComment: '', acceptedAt: new Date() });
 const detection = { route: '/checkout/**', reason: 'foreign-form-action', kind: 'form-action', origin: 'https://evil.example', action: 'blocked' } as const;
 
 /** A clock the test moves: the recorder's first/last seen come from it. */

@@ -3,7 +3,7 @@
  * policy's site plus the case's path, the headers are the case's, the mode is its route's.
  */
 import { VerifyRefusal } from '../../src/errors.js';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import type { Policy } from '../../src/policy/model.js';
 import { verifyDocument } from '../../src/verify/index.js';
 import type { VerifiedDocument } from '../../src/verify/types.js';
@@ -19,7 +19,7 @@ export function verifyCase(c: CorpusCase, policy: Policy): Outcome {
         url: policy.site + c.path,
         headers: c.headers,
         policy,
-        mode: routeFor(policy, c.path).mode,
+        mode: compilePolicy(policy).route(c.path).mode,
       }),
     };
   } catch (err) {

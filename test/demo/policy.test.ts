@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
 import { demoPolicyYaml } from '../../src/demo/policy.js';
 import { writeSignedDemoPolicy } from '../../src/demo/sign.js';
@@ -27,9 +27,9 @@ describe('demo policy', () => {
       expect(policy.allow[kind][0]!.why).toMatch(/\S/);
     }
     expect(policy.allow.script).toEqual([]);
-    expect(routeFor(policy, '/checkout').mode).toBe('block');
-    expect(routeFor(policy, '/checkout/pay?variant=x').mode).toBe('block');
-    expect(routeFor(policy, '/cart').mode).toBe('rewrite');
+    expect(compilePolicy(policy).route('/checkout').mode).toBe('block');
+    expect(compilePolicy(policy).route('/checkout/pay?variant=x').mode).toBe('block');
+    expect(compilePolicy(policy).route('/cart').mode).toBe('rewrite');
   });
 
   it('is signed so that the real minisign binary verifies it, and no secret key is written', async () => {

@@ -1,3 +1,4 @@
+import { compilePolicy } from '../../src/policy/compiled.js';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createMetrics, INSPECTION_BUCKETS } from '../../src/observe/metrics.js';
@@ -17,7 +18,7 @@ function inForce(serial: number, keyId: string, sha256: string): PolicyInForce {
     allow: { form: [], script: [], frame: [], navigate: [], connect: [], inline: [] },
     defaultCharset: 'windows-1252',
   };
-  return { policy, file: 'policy.yaml', keyId, sha256, trustedComment: `serial ${serial}`, acceptedAt: new Date(0) };
+  return { policy, compiled: compilePolicy(policy), file: 'policy.yaml', keyId, sha256, trustedComment: `serial ${serial}`, acceptedAt: new Date(0) };
 }
 
 /** A stand-in with the PolicyHolder's shape (src/policy/reload.ts): an EventEmitter with current(). */

@@ -3,7 +3,7 @@
  * storefront's router reads it (evasion-vectors H-14; dot segments found by the proxy fuzz).
  */
 import { describe, expect, it } from 'vitest';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
 
 const policy = parsePolicyText(
@@ -20,7 +20,7 @@ const policy = parsePolicyText(
   'routes.yaml',
 );
 
-describe('routeFor', () => {
+describe('CompiledPolicy.route', () => {
   it.each([
     ['/checkout/pay', 'block'],
     ['/Checkout/pay', 'block'],
@@ -31,7 +31,7 @@ describe('routeFor', () => {
     ['/open/app.v2.js', 'report'],
     ['/elsewhere', 'report'],
   ])('%s is %s', (path, mode) => {
-    expect(routeFor(policy, path).mode).toBe(mode);
+    expect(compilePolicy(policy).route(path).mode).toBe(mode);
   });
 
   it.each([
@@ -43,10 +43,10 @@ describe('routeFor', () => {
     ['/open/./../cart', 'rewrite'],
     ['/checkout/../open/x', 'block'],
   ])('%s may reach a protected page on some storefront, so it takes the strictest reading: %s', (path, mode) => {
-    expect(routeFor(policy, path).mode).toBe(mode);
+    expect(compilePolicy(policy).route(path).mode).toBe(mode);
   });
 
   it('labels the decision with the route that gave the strictest mode', () => {
-    expect(routeFor(policy, '/open/../checkout/pay').label).toBe('/checkout/**');
+    expect(compilePolicy(policy).route('/open/../checkout/pay').label).toBe('/checkout/**');
   });
 });

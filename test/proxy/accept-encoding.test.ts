@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamAcceptEncoding } from '../../src/proxy/content-coding.js';
+import { upstreamAcceptEncoding } from '../../src/proxy/document/content-coding.js';
 
 // payguard serves a clean page as the upstream's original bytes, so it may only ask the upstream
 // for codings the client can read, and only those payguard can decode to verify (H-01).

@@ -1,6 +1,6 @@
 /** Which peers' X-Forwarded-* payguard believes: exact addresses and CIDR ranges, IPv4 and IPv6. */
 import { describe, expect, it } from 'vitest';
-import { TrustedProxies } from '../../src/proxy/forwarded.js';
+import { TrustedProxies } from '../../src/proxy/http/forwarded.js';
 
 describe('TrustedProxies', () => {
   const trusted = new TrustedProxies(['10.0.0.0/8', '192.0.2.7', 'fd00::/8']);

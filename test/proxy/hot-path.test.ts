@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyRefusal } from '../../src/errors.js';
-import { InspectionBudget, type InspectionTicket } from '../../src/proxy/inspection-budget.js';
+import { InspectionBudget, type InspectionTicket } from '../../src/proxy/document/budget.js';
 import { startStorefront, type PageSpec, type Storefront } from '../helpers/storefront.js';
 import { NAVIGATION, page, startHarness, type Harness } from './support.js';
 

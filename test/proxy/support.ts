@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../../src/observe/log.js';
-import { createMetrics, type PayguardMetrics } from '../../src/observe/metrics.js';
-import { PolicyHolder } from '../../src/policy/reload.js';
-import { startPayguard, type RunningPayguard } from '../../src/proxy/index.js';
+import type { PayguardMetrics } from '../../src/observe/metrics.js';
+import type { PolicyHolder } from '../../src/policy/reload.js';
+import type { ListenerFaults } from '../../src/proxy/http/listener-guard.js';
+import { createPayguard, type RunningPayguard } from '../../src/proxy/index.js';
 import { buildCli } from '../helpers/cli.js';
 import type { Storefront } from '../helpers/storefront.js';
 
@@ -77,6 +77,8 @@ export interface HarnessOptions {
   readonly upstream?: URL;
   readonly policyYaml?: string;
   readonly trustedProxies?: readonly string[];
+  readonly headerTimeoutMs?: number;
+  readonly listenerFaults?: ListenerFaults;
 }
 
 /**
@@ -84,34 +86,34 @@ export interface HarnessOptions {
  * dist/ has none. `npm test` builds before running, so dist/ is current there.
  */
 function ensureCompiledWorker(): void {
-  if (!existsSync(fileURLToPath(new URL('../../dist/src/proxy/verify-worker.js', import.meta.url)))) buildCli();
+  if (!existsSync(fileURLToPath(new URL('../../dist/src/proxy/workers/worker.js', import.meta.url)))) buildCli();
 }
 
 export async function startHarness(storefront: Storefront | undefined, options: HarnessOptions = {}): Promise<Harness> {
   ensureCompiledWorker();
   const policy = signedPolicy(options.policyYaml);
-  const holder = await PolicyHolder.open({ policyFile: policy.policyFile, publicKeyFiles: [policy.publicKeyFile], stateDir: policy.stateDir });
-  const metrics = createMetrics();
-  const untrack = metrics.trackPolicy(holder);
   const out = new PassThrough();
   let log = '';
   out.on('data', (chunk: Buffer) => {
     log += chunk.toString('utf8');
   });
-  const logger = createLogger(out);
-  const payguard = await startPayguard({
+  const payguard = await createPayguard({
     upstream: options.upstream ?? storefront!.origin,
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
-    policy: holder,
-    metrics,
-    logger,
+    policyFile: policy.policyFile,
+    publicKeyFiles: [policy.publicKeyFile],
+    stateDir: policy.stateDir,
+    log: out,
     maxInspectBytes: options.maxInspectBytes ?? 8 * 1024 * 1024,
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? 10_000,
     verifyTimeoutMs: options.verifyTimeoutMs ?? 10_000,
     drainTimeoutMs: options.drainTimeoutMs ?? 5_000,
     trustedProxies: options.trustedProxies ?? [],
+    ...(options.headerTimeoutMs !== undefined ? { headerTimeoutMs: options.headerTimeoutMs } : {}),
+    ...(options.listenerFaults ? { listenerFaults: options.listenerFaults } : {}),
   });
+  const { holder, metrics } = payguard;
   return {
     payguard,
     holder,
@@ -125,8 +127,6 @@ export async function startHarness(storefront: Storefront | undefined, options: 
         .map((line) => JSON.parse(line) as Record<string, unknown>),
     async stop() {
       await payguard.close();
-      untrack();
-      await holder.close();
       policy.remove();
     },
   };

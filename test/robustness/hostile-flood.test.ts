@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStorefront, type Storefront } from '../helpers/storefront.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, page, startHarness, type Harness } from '../proxy/support.js';
-import { REPORT_BUDGET, REPORT_RATE } from '../../src/proxy/second-layer.js';
-import { rateLimitKey } from '../../src/proxy/csp-report.js';
+import { REPORT_BUDGET, REPORT_RATE } from '../../src/proxy/browser/layer.js';
+import { rateLimitKey } from '../../src/proxy/browser/report-collector.js';
 import { exchange } from './hostile/raw-client.js';
 
 const REPORT_PATH = '/.well-known/payguard/csp-report';

@@ -5,7 +5,7 @@
 import { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactText } from '../../src/observe/redact.js';
-import { newRequestId } from '../../src/proxy/forwarded.js';
+import { newRequestId } from '../../src/proxy/http/forwarded.js';
 import { buildCliAsync } from '../helpers/cli.js';
 import { receivedValues, sendClientRequest, type ClientRequest } from './proxy/client-request.js';
 import { startHostileUpstream, type HostileUpstream } from './proxy/hostile-upstream.js';

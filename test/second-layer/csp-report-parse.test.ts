@@ -3,8 +3,8 @@
  * and the browser-extension noise filter. Bodies are shaped as Chromium sends them.
  */
 import { describe, expect, it } from 'vitest';
-import { isExtensionNoise, parseBrowserReports } from '../../src/proxy/csp-report-parse.js';
-import { loggable } from '../../src/proxy/csp-report.js';
+import { isExtensionNoise, parseBrowserReports } from '../../src/proxy/browser/report-parse.js';
+import { loggable } from '../../src/proxy/browser/report-collector.js';
 
 const LEGACY = JSON.stringify({
   'csp-report': {

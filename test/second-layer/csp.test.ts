@@ -3,9 +3,9 @@
  * fetch directive), the route's mode deciding enforce or report-only, and an off switch.
  */
 import { describe, expect, it } from 'vitest';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import type { Policy, Route } from '../../src/policy/model.js';
-import { cspDirectives, cspHeaders, cspModeOf } from '../../src/proxy/csp.js';
+import { cspDirectives, cspHeaders, cspModeOf } from '../../src/policy/csp.js';
 import { BASE_POLICY, policyFrom } from './policy.js';
 
 const REPORT = 'https://shop.example/.well-known/payguard/csp-report';
@@ -17,12 +17,12 @@ function directive(directives: string[], name: string): string[] {
 }
 
 function withRoute(policy: Policy, route: Partial<Route> & Record<string, unknown>): Route {
-  return { ...routeFor(policy, '/checkout/pay').route!, ...route } as Route;
+  return { ...compilePolicy(policy).route('/checkout/pay').route!, ...route } as Route;
 }
 
 describe('cspDirectives', () => {
   const policy = policyFrom(BASE_POLICY);
-  const route = routeFor(policy, '/checkout/pay').route;
+  const route = compilePolicy(policy).route('/checkout/pay').route;
   const directives = cspDirectives(policy, route, REPORT);
 
   it('names the site by its exact origin in every fetch directive, never as self', () => {
@@ -79,7 +79,7 @@ describe('cspHeaders and the route mode', () => {
       ['/cart', 'content-security-policy'],
       ['/catalogue', 'content-security-policy-report-only'],
     ] as const) {
-      const match = routeFor(policy, path);
+      const match = compilePolicy(policy).route(path);
       const headers = cspHeaders(policy, match.route, match.mode, REPORT);
       expect(headers.map(([n]) => n)).toEqual([header, 'reporting-endpoints', 'integrity-policy-report-only']);
       expect(headers[1]![1]).toBe(`payguard-csp="${REPORT}"`);
@@ -89,7 +89,7 @@ describe('cspHeaders and the route mode', () => {
 
   it('leaves the Reporting API out on an http site (report-uri alone, so reports still arrive)', () => {
     const http = policyFrom(BASE_POLICY.replace('site: https://shop.example', 'site: http://shop.example'));
-    const match = routeFor(http, '/checkout/pay');
+    const match = compilePolicy(http).route('/checkout/pay');
     const headers = cspHeaders(http, match.route, match.mode, 'http://shop.example/.well-known/payguard/csp-report');
     expect(headers.map(([n]) => n)).toEqual(['content-security-policy']);
     expect(headers[0]![1]).toContain('report-uri http://shop.example/.well-known/payguard/csp-report');

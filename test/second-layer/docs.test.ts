@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePolicyText } from '../../src/policy/parse.js';
-import { cspHeaders } from '../../src/proxy/csp.js';
-import { CSP_REPORT_PATH } from '../../src/proxy/second-layer.js';
+import { cspHeaders } from '../../src/policy/csp.js';
+import { CSP_REPORT_PATH } from '../../src/reserved-paths.js';
 
 const policy = parsePolicyText(readFileSync(new URL('../../policies/example.yaml', import.meta.url), 'utf8'), 'example.yaml');
 const docs = readFileSync(new URL('../../docs/second-layer.md', import.meta.url), 'utf8');

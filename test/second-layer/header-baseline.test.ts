@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyHeaderBaseline } from '../../src/proxy/header-baseline.js';
+import { applyHeaderBaseline } from '../../src/proxy/browser/header-baseline.js';
 
 const BASELINE = {
   'strict-transport-security': 'max-age=63072000; includeSubDomains',

@@ -4,9 +4,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { matchAllow, routeFor } from '../../src/policy/allow.js';
-import { cspDirectives } from '../../src/proxy/csp.js';
-import { addScriptIntegrity } from '../../src/proxy/sri-attributes.js';
+import { matchAllow } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
+import { cspDirectives } from '../../src/policy/csp.js';
+import { addScriptIntegrity } from '../../src/verify/sri-attributes.js';
 import { verifyDocument } from '../../src/verify/index.js';
 import { BASE_POLICY, policyFrom } from './policy.js';
 
@@ -22,7 +23,7 @@ describe('cspDirectives', () => {
         const yaml = `schema: 1\nserial: 1\nsite: https://shop.example\nroutes: [{ path: /**, mode: block }]\nallow:\n  ${kind}:\n${list}\n`;
         const policy = policyFrom(yaml);
         const name = { form: 'form-action', frame: 'frame-src', connect: 'connect-src' }[kind];
-        const directives = cspDirectives(policy, routeFor(policy, '/').route, 'https://shop.example/r');
+        const directives = cspDirectives(policy, compilePolicy(policy).route('/').route, 'https://shop.example/r');
         const sources = directives.find((d) => d.startsWith(`${name} `))!.split(' ').slice(1);
         for (const o of origins) expect(sources).toContain(new URL(o).origin);
         for (const d of directives) {

@@ -7,10 +7,10 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicyText } from '../../src/policy/parse.js';
-import { routeFor } from '../../src/policy/allow.js';
-import { cspValue } from '../../src/proxy/csp.js';
-import { MAX_REPORT_BYTES } from '../../src/proxy/csp-report.js';
-import { REPORT_RATE } from '../../src/proxy/second-layer.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
+import { cspValue } from '../../src/policy/csp.js';
+import { MAX_REPORT_BYTES } from '../../src/proxy/browser/report-collector.js';
+import { REPORT_RATE } from '../../src/proxy/browser/layer.js';
 import { startStorefront, type Storefront } from '../helpers/storefront.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, startHarness, SUBRESOURCE, type Harness } from '../proxy/support.js';
@@ -63,7 +63,7 @@ describe('the second layer through payguard', () => {
       expect(res.statusCode).toBe(200);
       const csp = res.headers['content-security-policy'];
       // Two lines, two policies: the browser enforces both (CSP3 §4.1), so nothing gets looser.
-      expect(csp).toEqual([UPSTREAM_CSP, cspValue(POLICY, routeFor(POLICY, '/checkout/pay').route, REPORT_URL)]);
+      expect(csp).toEqual([UPSTREAM_CSP, cspValue(POLICY, compilePolicy(POLICY).route('/checkout/pay').route, REPORT_URL)]);
       expect(res.headers['reporting-endpoints']).toBe(`payguard-csp="${REPORT_URL}"`);
       expect(res.headers['integrity-policy-report-only']).toBe('blocked-destinations=(script), endpoints=(payguard-csp)');
     });
@@ -83,7 +83,7 @@ describe('the second layer through payguard', () => {
       const report = await get('/catalogue');
       await report.body.text();
       expect(report.headers['content-security-policy']).toBeUndefined();
-      expect(report.headers['content-security-policy-report-only']).toBe(cspValue(POLICY, routeFor(POLICY, '/catalogue').route, REPORT_URL));
+      expect(report.headers['content-security-policy-report-only']).toBe(cspValue(POLICY, compilePolicy(POLICY).route('/catalogue').route, REPORT_URL));
       expect(report.headers['clear-site-data']).toBeUndefined();
       const plain = await get('/plain/page');
       await plain.body.text();
@@ -106,7 +106,7 @@ describe('the second layer through payguard', () => {
     expect(res.statusCode).toBe(200);
     expect(body).toContain(`<script integrity="${sri('sha384', TOKENIZER_JS)}" crossorigin="anonymous" src=`);
     expect(body).not.toContain('evil.example');
-    expect(res.headers['content-security-policy']).toBe(cspValue(POLICY, routeFor(POLICY, '/cart').route, REPORT_URL));
+    expect(res.headers['content-security-policy']).toBe(cspValue(POLICY, compilePolicy(POLICY).route('/cart').route, REPORT_URL));
   });
 
   describe('the report collector', () => {

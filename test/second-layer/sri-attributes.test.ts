@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, type DefaultTreeAdapterMap } from 'parse5';
 import { describe, expect, it } from 'vitest';
-import { addScriptIntegrity } from '../../src/proxy/sri-attributes.js';
+import { addScriptIntegrity } from '../../src/verify/sri-attributes.js';
 import { verifyDocument } from '../../src/verify/index.js';
 import type { DocumentInput } from '../../src/verify/types.js';
 import { BASE_POLICY, policyFrom } from './policy.js';

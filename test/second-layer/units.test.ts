@@ -1,10 +1,10 @@
 /** The small parts: token buckets, service-worker scope, SRI matching, the browser-vantage comparison. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BrowserVantage } from '../../src/proxy/browser-vantage.js';
-import { matchIntegrity } from '../../src/proxy/script-pinning.js';
-import { namedServiceWorker, widensScope } from '../../src/proxy/service-worker.js';
-import { TokenBuckets } from '../../src/proxy/token-buckets.js';
+import { BrowserVantage } from '../../src/proxy/browser/vantage.js';
+import { matchIntegrity } from '../../src/proxy/passthrough/pinned-script.js';
+import { namedServiceWorker, widensScope } from '../../src/proxy/browser/service-worker.js';
+import { TokenBuckets } from '../../src/proxy/browser/token-buckets.js';
 import { BASE_POLICY, policyFrom } from './policy.js';
 
 const sri = (alg: string, body: string): string => `${alg}-${createHash(alg).update(body).digest('base64')}`;

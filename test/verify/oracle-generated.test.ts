@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import type { Policy } from '../../src/policy/model.js';
 import type { CorpusCase } from '../corpus/cases.js';
 import { probeCase } from '../corpus/chromium-probe.js';
@@ -114,7 +114,7 @@ describe('oracle over generated pages', () => {
         if ('refused' in outcome) return; // blocked whole: nothing reaches the browser
         server.set(c.path, { headers: c.headers, body: c.bytes });
         const seen = await probeCase(browser, server.origin + c.path, {});
-        const missed = browserSawMore(seen, { verified: outcome.verified, policy, mode: routeFor(policy, c.path).mode });
+        const missed = browserSawMore(seen, { verified: outcome.verified, policy, mode: compilePolicy(policy).route(c.path).mode });
         expect(missed, `page:\n${html}`).toEqual([]);
       },
     );

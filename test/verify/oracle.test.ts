@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { routeFor } from '../../src/policy/allow.js';
+import { compilePolicy } from '../../src/policy/compiled.js';
 import type { Policy } from '../../src/policy/model.js';
 import { loadCorpus, SITE_TOKEN, type CorpusCase } from '../corpus/cases.js';
 import { probeCase, type BrowserObservation } from '../corpus/chromium-probe.js';
@@ -96,7 +96,7 @@ describe.each(corpus.map((c) => [c.name, c] as const))('oracle %s', (name, c) =>
   it('the verifier sees everything Chromium made live or requested', () => {
     const outcome = outcomes.get(name);
     if (!outcome || 'refused' in outcome) return; // refused = blocked whole: nothing reaches the browser
-    const judged = { verified: outcome.verified, policy, mode: routeFor(policy, c.path).mode };
+    const judged = { verified: outcome.verified, policy, mode: compilePolicy(policy).route(c.path).mode };
     const generated = (c.oracle.generatedByCode ?? []).map((u) => u.split(SITE_TOKEN).join(server.origin));
     expect(browserSawMore(observed(name), judged, generated), `${name}: Chromium saw more than the verifier`).toEqual([]);
   });

@@ -5,7 +5,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { UsageError, VerifyRefusal } from '../../errors.js';
-import { routeFor } from '../../policy/allow.js';
 import { checkFloor, readFloor } from '../../policy/floor.js';
 import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
 import type { PolicyInForce, RouteMode } from '../../policy/model.js';
@@ -79,7 +78,7 @@ export const scanCommand: Command = {
       return 2;
     }
     const publicUrl = publicUrlOf(options, page, inForce);
-    const mode = routeFor(inForce.policy, pathAndQueryOf(publicUrl)).mode;
+    const mode = inForce.compiled.route(pathAndQueryOf(publicUrl)).mode;
     let verified: VerifiedDocument;
     try {
       verified = verifyDocument({ bytes: page.bytes, url: publicUrl, headers: page.headers, policy: inForce.policy, mode });

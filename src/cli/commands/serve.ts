@@ -5,18 +5,11 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
-import { createLogger } from '../../observe/log.js';
-import { createMetrics } from '../../observe/metrics.js';
-import { PolicyHolder } from '../../policy/reload.js';
-import { DEFAULTS, startPayguard, type ListenAddress } from '../../proxy/index.js';
+import { ListenError, UsageError } from '../../errors.js';
 import { parseListenAddress } from '../../listen.js';
+import { TrustedProxies } from '../../proxy/http/forwarded.js';
+import { createPayguard, DEFAULTS, type ListenAddress } from '../../proxy/index.js';
 import { parseCommandLine } from '../args.js';
-import { TrustedProxies } from '../../proxy/forwarded.js';
-import { Counter, type Registry } from 'prom-client';
-import { openEvidence } from '../../evidence/open.js';
-import type { PayguardLogger } from '../../observe/log.js';
-import type { ShadowPolicy } from '../../proxy/index.js';
 import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard serve --upstream URL --policy FILE --public-key FILE [options]
@@ -79,57 +72,21 @@ export const serveCommand: Command = {
 };
 
 async function serve(config: ServeConfig): Promise<number> {
-  const logger = createLogger(process.stdout);
-  // Throws a PolicyError / KeyError naming the file, line and field: main prints it, exit 2.
-  const holder = await PolicyHolder.open({
-    policyFile: config.policyFile,
-    publicKeyFiles: config.publicKeyFiles,
-    stateDir: config.stateDir,
-    logger: (event) => logger.event('policy', event),
-  });
-  const metrics = createMetrics();
-  const untrack = metrics.trackPolicy(holder);
-  // The PCI evidence log (docs/authoring.md): policies in force and detections, hash-chained.
-  const evidence = await openEvidence(config.stateDir, logger, { onWriteFailure: () => metrics.recordStateError('evidence') });
-  evidence.follow(holder, 'enforced');
-  const shadow = config.shadowPolicyFile === undefined ? undefined : await openShadowPolicy(config, metrics.registry, logger);
-  if (shadow) evidence.follow(shadow.holder, 'shadow');
-  let running;
+  let payguard;
   try {
-    running = await startPayguard({
-      upstream: config.upstream,
-      listen: config.listen,
-      admin: config.admin,
-      policy: holder,
-      metrics,
-      logger,
-      maxInspectBytes: config.maxInspectBytes,
-      upstreamTimeoutMs: config.upstreamTimeoutMs,
-      verifyTimeoutMs: config.verifyTimeoutMs,
-      drainTimeoutMs: config.drainTimeoutMs,
-      trustedProxies: config.trustedProxies,
-      evidence: evidence.recorder,
-      ...(shadow ? { shadow: shadow.policy } : {}),
-    });
+    // A policy that does not verify throws a PolicyError / KeyError naming the file, line and
+    // field: main prints it, exit 2.
+    payguard = await createPayguard({ ...config, evidence: true, log: process.stdout });
   } catch (err) {
-    untrack();
-    await holder.close();
-    await shadow?.holder.close();
-    await evidence.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    process.stderr.write(`payguard serve: cannot listen: ${err instanceof Error ? err.message : String(err)}${code ? ` (${code})` : ''}\n`);
+    if (!(err instanceof ListenError)) throw err;
+    process.stderr.write(`payguard serve: ${err.message}\n`);
     return 1;
   }
-  holder.handleSighup();
-  // Deploy tools replace the policy and its signature in place (a ConfigMap swap, a copy): reload
-  // when either changes, not only on SIGHUP.
-  holder.watch();
-  shadow?.holder.handleSighup();
-  shadow?.holder.watch();
-  const inForce = holder.current();
+  payguard.followPolicyChanges();
+  const inForce = payguard.holder.current();
   process.stderr.write(
-    `payguard: listening on ${running.publicUrl} in front of ${config.upstream.href}\n` +
-      `payguard: admin (metrics, health) on ${running.adminUrl}/metrics\n` +
+    `payguard: listening on ${payguard.publicUrl} in front of ${config.upstream.href}\n` +
+      `payguard: admin (metrics, health) on ${payguard.adminUrl}/metrics\n` +
       `payguard: policy ${inForce.file} serial ${inForce.policy.serial} key ${inForce.keyId}\n`,
   );
 
@@ -142,13 +99,9 @@ async function serve(config: ServeConfig): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  logger.event('draining', { signal, graceMs: config.drainTimeoutMs });
-  await running.drain();
-  untrack();
-  await holder.close();
-  await shadow?.holder.close();
-  await evidence.close();
-  logger.event('stopped', { signal });
+  payguard.logger.event('draining', { signal, graceMs: config.drainTimeoutMs });
+  await payguard.drain();
+  payguard.logger.event('stopped', { signal });
   return 0;
 }
 
@@ -241,25 +194,4 @@ export function parseDuration(flag: string, text: string | undefined, fallback: 
 
 function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(nonEmpty(env.XDG_STATE_HOME) ?? join(homedir(), '.local', 'state'), 'payguard');
-}
-
-/**
- * The --shadow-policy candidate: signed by a trusted key like the real one, reloaded the same way,
- * with its own rollback floor (a sub-dir of the state dir) so a candidate's higher serial never
- * raises the floor of the policy actually enforced.
- */
-async function openShadowPolicy(config: ServeConfig, registry: Registry, logger: PayguardLogger): Promise<{ holder: PolicyHolder; policy: ShadowPolicy }> {
-  const holder = await PolicyHolder.open({
-    policyFile: config.shadowPolicyFile!,
-    publicKeyFiles: config.publicKeyFiles,
-    stateDir: join(config.stateDir, 'shadow'),
-    logger: (event) => logger.event('shadow-policy', event),
-  });
-  const disagreements = new Counter({
-    name: 'payguard_shadow_disagreements_total',
-    help: 'Responses whose verdict under the --shadow-policy candidate differs from the enforced one; direction: stricter (candidate harsher) or looser',
-    labelNames: ['route', 'direction'],
-    registers: [registry],
-  });
-  return { holder, policy: { policy: holder, recordDisagreement: (route, direction) => disagreements.inc({ route, direction }) } };
 }

@@ -1,5 +1,5 @@
 /**
- * `<base href>` (evasion-vectors F-10): the first one in tree order, wherever it stands, retargets
+ * `<base href>` (docs/vectors.md F-10): the first one in tree order, wherever it stands, retargets
  * every relative URL at use time, so a base that resolves outside the site origin is a violation in
  * itself, whatever it is (data: and javascript: bases, ignored by the browser, included).
  */

@@ -1,5 +1,5 @@
 /**
- * Form targets (evasion-vectors F-01..F-15). Every `action` on a form of any namespace and every
+ * Form targets (docs/vectors.md F-01..F-15). Every `action` on a form of any namespace and every
  * `formaction` on any element is checked: the parser's form element pointer, `form="id"`, nested
  * and unclosed forms make "the form around the card field" the wrong question (F-05..F-08), and
  * method=dialog does not exempt a form whose submitter carries formmethod (F-12).

@@ -1,5 +1,5 @@
 /**
- * Frames (evasion-vectors S-07, S-08, F-09): iframe/frame `src` against allow.frame, and `srcdoc`
+ * Frames (docs/vectors.md S-07, S-08, F-09): iframe/frame `src` against allow.frame, and `srcdoc`
  * verified as its own document (same-origin with the parent; its fallback base URL is the parent's
  * document base URL, HTML §2.4.1), depth-limited.
  */

@@ -1,5 +1,5 @@
 /**
- * `<link>` relations that fetch code or documents (evasion-vectors S-10, S-12): modulepreload and
+ * `<link>` relations that fetch code or documents (docs/vectors.md S-10, S-12): modulepreload and
  * preload as=script fetch (and compile) scripts; prefetch and prerender fetch navigations.
  * Stylesheets, icons and preconnects to other origins are legitimate and are not findings.
  */

@@ -1,5 +1,5 @@
 /**
- * `<meta http-equiv>` that acts (evasion-vectors N-02, S-13): refresh (parsed by the shared
+ * `<meta http-equiv>` that acts (docs/vectors.md N-02, S-13): refresh (parsed by the shared
  * declarative refresh steps; every refresh meta is checked, not only the first the browser obeys)
  * and Content-Security-Policy (its report endpoints receive page data).
  */

@@ -1,5 +1,5 @@
 /**
- * Plugin-era loaders that Chromium still turns into documents (evasion-vectors S-07, S-08):
+ * Plugin-era loaders that Chromium still turns into documents (docs/vectors.md S-07, S-08):
  * `<object data>`, `<object><param name=src|movie|code|url value>`, `<embed src|code>`. Chromium
  * puts object/embed documents under frame-src, so they are judged against allow.frame.
  */

@@ -1,5 +1,5 @@
 /**
- * Scripts (evasion-vectors S-01..S-03, S-06, S-07, S-09, S-12): external scripts of every
+ * Scripts (docs/vectors.md S-01..S-03, S-06, S-07, S-09, S-12): external scripts of every
  * executable type, inline script text by CSP hash, import maps (every address), speculation
  * rules (every listed URL), and data blocks checked to be data.
  */

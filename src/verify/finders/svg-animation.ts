@@ -1,6 +1,6 @@
 /**
  * SVG `<set>`/`<animate>`/`<animateTransform>`/`<animateMotion>` that write a URL or an event handler at
- * run time (evasion-vectors S-06): `<set attributeName=href to="javascript:…">` turns a harmless
+ * run time (docs/vectors.md S-06): `<set attributeName=href to="javascript:…">` turns a harmless
  * link into code after the page was checked. No legitimate checkout animates these.
  */
 import { removeAttribute } from '../edits.js';

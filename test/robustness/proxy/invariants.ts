@@ -3,7 +3,7 @@
  * The judge of "served as a document" is what the client received (status, headers, decoded body),
  * never payguard's own classification.
  */
-import { routeFor } from '../../../src/policy/allow.js';
+import { compilePolicy } from '../../../src/policy/compiled.js';
 import type { Policy } from '../../../src/policy/model.js';
 import { decodedBody, receivedValues, type ClientRequest, type Exchange } from './client-request.js';
 import { TAMPER_MARKER } from './response-plan.js';
@@ -22,7 +22,7 @@ export function mayReceiveDocument(req: ClientRequest): boolean {
 }
 
 export function isProtected(policy: Policy, req: ClientRequest): boolean {
-  return routeFor(policy, req.path).mode !== 'report';
+  return compilePolicy(policy).route(req.path).mode !== 'report';
 }
 
 /**

@@ -1,0 +1,64 @@
+/**
+ * What the second layer keeps for one running payguard: its counters, the per-client report rate
+ * limit, and the hashes of scripts it served (for the browser's own view to be compared with).
+ */
+import type { CompiledPolicy, RouteMatch } from '../../policy/compiled.js';
+import type { HeaderList } from '../../verify/types.js';
+import { BrowserVantage } from './vantage.js';
+import { applyHeaderBaseline } from './header-baseline.js';
+import type { ProxyLogger } from '../ports.js';
+import { createSecondLayerMetrics, type MetricsWithRegistry, type SecondLayerMetrics } from './metrics.js';
+import { TokenBuckets } from './token-buckets.js';
+
+export interface SecondLayer {
+  readonly metrics: SecondLayerMetrics;
+  readonly vantage: BrowserVantage;
+  readonly reportLimit: TokenBuckets;
+  /** All clients together: a flood from many addresses (rotated IPv6, a botnet) is bounded too. */
+  readonly reportBudget: TokenBuckets;
+}
+
+/**
+ * A page load can send a burst of reports (one per blocked request on `report-uri`, one per script
+ * hash), so the bucket allows a burst; a sustained flood from one address is refused (429).
+ */
+export const REPORT_RATE = { burst: 120, perSecond: 2, clients: 10_000 } as const;
+
+/**
+ * The collector's total: far above what a shop's real visitors send (a report per blocked request
+ * of a tampered page), low enough that a flood costs at most 200 log lines a second, not the proxy.
+ */
+export const REPORT_BUDGET = { burst: 2_000, perSecond: 200, clients: 1 } as const;
+
+export function createSecondLayer(metrics: MetricsWithRegistry): SecondLayer {
+  return {
+    metrics: createSecondLayerMetrics(metrics),
+    vantage: new BrowserVantage(),
+    reportLimit: new TokenBuckets(REPORT_RATE),
+    reportBudget: new TokenBuckets(REPORT_BUDGET),
+  };
+}
+
+/** What adding the second layer's headers to a document needs. */
+export interface DocumentHeaderServices {
+  readonly logger: ProxyLogger;
+  readonly secondLayer: SecondLayer;
+}
+
+/** The headers payguard adds to an inspected document it sends (clean, reported or rewritten). */
+export function documentHeaders(services: DocumentHeaderServices, compiled: CompiledPolicy, match: RouteMatch, upstream: HeaderList, requestId: string): [string, string][] {
+  // The CSP is the policy in the browser's terms, built once per policy in force (src/policy/csp.ts).
+  const added: [string, string][] = compiled.cspHeaders(match).map(([name, value]) => [name, value]);
+  const baseline = applyHeaderBaseline(match.route?.headers, upstream);
+  added.push(...baseline.added);
+  for (const drift of baseline.drift) {
+    services.secondLayer.metrics.recordHeaderDrift(match.label, drift.header);
+    services.logger.event('header-drift', { requestId, route: match.label, header: drift.header, expected: drift.expected, actual: drift.actual });
+  }
+  // The incident kill-switch (docs/vectors.md S-16): "storage" unregisters service workers and
+  // clears the origin's storage, so a worker planted by an earlier injection stops answering.
+  if (compiled.policy.clearSiteData === true && match.mode !== 'report') {
+    added.push(['clear-site-data', '"storage"']);
+  }
+  return added;
+}

@@ -1,0 +1,100 @@
+/**
+ * Shadow policy: every inspected response is also judged under a candidate policy, which is never
+ * enforced. Where the two verdicts differ, payguard counts and logs it, so a release can canary
+ * its new policy on real traffic before switching. The client always gets the enforced verdict.
+ */
+import { VerifyRefusal } from '../../errors.js';
+import type { CompiledPolicy } from '../../policy/compiled.js';
+import type { RouteMode } from '../../policy/model.js';
+import { SINK_PATH } from '../../reserved-paths.js';
+import { verifyHeaders } from '../../verify/index.js';
+import type { Finding, HeaderList } from '../../verify/types.js';
+import type { RequestFacts } from '../http/facts.js';
+import { publicUrl } from '../http/request-kind.js';
+import type { PolicySource, ProxyLogger, ResponseVerdict } from '../ports.js';
+import type { VerifyPool } from '../workers/pool.js';
+import { decide, violationReason, type Decision, type Inspection } from './decide.js';
+
+export type ShadowDirection = 'stricter' | 'looser';
+
+export interface ShadowPolicy {
+  readonly policy: PolicySource;
+  /** Counts `payguard_shadow_disagreements_total{route,direction}`. */
+  recordDisagreement(route: string, direction: ShadowDirection): void;
+}
+
+/** What the enforced path saw, for judging it again. `decoded` only for a verified document. */
+export interface ShadowInput {
+  readonly headers: HeaderList;
+  readonly inspection: Inspection;
+  readonly decoded: Buffer | undefined;
+}
+
+/** How harsh a verdict is to the response: a disagreement's direction. */
+const SEVERITY: Record<ResponseVerdict, number> = { passed: 0, clean: 0, reported: 1, rewritten: 2, blocked: 3 };
+
+/** Judges every inspected response again under the candidate policy; never changes the response. */
+export class ShadowJudge {
+  readonly #shadow: ShadowPolicy;
+  readonly #verifyPool: VerifyPool;
+  readonly #logger: ProxyLogger;
+
+  constructor(shadow: ShadowPolicy, verifyPool: VerifyPool, logger: ProxyLogger) {
+    this.#shadow = shadow;
+    this.#verifyPool = verifyPool;
+    this.#logger = logger;
+  }
+
+  /** Not awaited by the caller; never throws: a shadow failure is logged, and the enforced response is not affected. */
+  judge(facts: RequestFacts, route: string, enforced: Decision, input: ShadowInput): void {
+    void this.#judge(facts, route, enforced, input);
+  }
+
+  async #judge(facts: RequestFacts, route: string, enforced: Decision, input: ShadowInput): Promise<void> {
+    try {
+      const candidate = this.#shadow.policy.current();
+      const mode = candidate.compiled.route(facts.path).mode;
+      // The candidate may name another public site: URLs resolve against its own.
+      const inspection = await this.#inspectAgain(candidate.compiled, mode, publicUrl(candidate.policy.site, facts.target), input);
+      const decision = decide(mode, inspection);
+      if (SEVERITY[decision.verdict] === SEVERITY[enforced.verdict]) return;
+      const direction: ShadowDirection = SEVERITY[decision.verdict] > SEVERITY[enforced.verdict] ? 'stricter' : 'looser';
+      this.#shadow.recordDisagreement(route, direction);
+      this.#logger.event('shadow-disagreement', {
+        requestId: facts.client.requestId,
+        method: facts.method,
+        path: facts.path,
+        route,
+        direction,
+        enforced: enforced.verdict,
+        shadow: decision.verdict,
+        shadowSerial: candidate.policy.serial,
+        shadowReasons: [...new Set(decision.violations.map(violationReason))],
+      });
+    } catch (err) {
+      this.#logger.error('shadow-failed', err, { requestId: facts.client.requestId, path: facts.path });
+    }
+  }
+
+  async #inspectAgain(compiled: CompiledPolicy, mode: RouteMode, url: string, input: ShadowInput): Promise<Inspection> {
+    let headerViolations: readonly Finding[];
+    try {
+      headerViolations = verifyHeaders(input.headers, url, compiled.policy).filter((f) => !f.allowed);
+    } catch (err) {
+      if (err instanceof VerifyRefusal) return { kind: 'refused', refusal: err, headerViolations: [] };
+      throw err;
+    }
+    const enforced = input.inspection;
+    if (enforced.kind === 'refused') return { ...enforced, headerViolations };
+    if (enforced.kind !== 'document' || input.decoded === undefined) return { kind: 'headers-only', headerViolations };
+    try {
+      const headers = input.headers.filter(([name]) => name === 'content-type');
+      const rewrite = mode === 'rewrite' && headerViolations.length === 0;
+      const reply = await this.#verifyPool.inspect({ policy: compiled, bytes: input.decoded, url, headers, mode, rewrite, sinkPath: SINK_PATH });
+      return { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations };
+    } catch (err) {
+      if (err instanceof VerifyRefusal) return { kind: 'refused', refusal: err, headerViolations };
+      throw err;
+    }
+  }
+}
