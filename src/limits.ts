@@ -25,12 +25,21 @@ export const SETTING_DEFAULTS = {
   /**
    * How long a client may take to send its request line and headers. Browsers send them in one
    * packet; a client dribbling them holds a socket and a parser for nothing (slowloris). Node's own
-   * default is 60 s, checked only every 30 s, so such a client held its connection 90 s.
+   * default is 60 s, checked only every 30 s, so such a client held its connection 90 s. 10 s is
+   * ample for a phone on a poor link, and sits between HAProxy's anti-DoS example (5 s for a whole
+   * request) and Apache mod_reqtimeout's default (20 s for the headers). Past it the client gets
+   * 408 and its connection is closed (nodeServerTimeouts: within the 10 s, not after).
    */
   headerTimeoutMs: 10_000,
-  /** How long a client may take to send its whole request, body included (a checkout POST is a few KB). */
+  /**
+   * How long a client may take to send its whole request, body included, counted from its first
+   * byte. A checkout POST is a few KB; a minute leaves room for a slow upload of a form with a file.
+   */
   requestTimeoutMs: 60_000,
-  /** How long an idle keep-alive connection from a client is kept open (Node's default, 5 s). */
+  /**
+   * How long an idle keep-alive connection from a client is kept open (Node's default). A load
+   * balancer that reuses connections must give up on them sooner (docs/limits.md).
+   */
   keepAliveTimeoutMs: 5_000,
 } as const;
 
@@ -40,6 +49,40 @@ export const SETTING_DEFAULTS = {
  */
 export function connectionsCheckingIntervalMs(headerTimeoutMs: number): number {
   return Math.max(10, Math.min(1_000, Math.floor(headerTimeoutMs / 10)));
+}
+
+/** The client timeouts as Node's HTTP server is given them (http/server.ts ServerTimeouts). */
+export interface NodeServerTimeouts {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly connectionsCheckingIntervalMs: number;
+}
+
+/**
+ * The documented settings turned into what Node enforces. Node does not cut a client when its
+ * header or request timeout passes, only at the next check after that (every interval), so a cut
+ * lands up to one interval late. Node is given each timeout less one interval: the cut then lands
+ * after `documented − interval` and no later than `documented` (event-loop delay aside).
+ *
+ * A request timeout shorter than the header timeout bounds the headers too (they are part of the
+ * request); Node refuses `headersTimeout > requestTimeout`, so the header limit is taken as the
+ * smaller of the two. The CLI refuses that combination anyway (`--request-timeout`).
+ * Keep-alive is a timer on the idle socket, not a periodic check: it is given as is.
+ */
+export function nodeServerTimeouts(settings: {
+  readonly headerTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}): NodeServerTimeouts {
+  const headerTimeoutMs = Math.min(settings.headerTimeoutMs, settings.requestTimeoutMs);
+  const interval = connectionsCheckingIntervalMs(headerTimeoutMs);
+  return {
+    headersTimeoutMs: Math.max(1, headerTimeoutMs - interval),
+    requestTimeoutMs: Math.max(1, settings.requestTimeoutMs - interval),
+    keepAliveTimeoutMs: settings.keepAliveTimeoutMs,
+    connectionsCheckingIntervalMs: interval,
+  };
 }
 
 /** Fixed bounds. */
@@ -68,17 +111,25 @@ export const LIMITS = {
   maxPinnedScriptBytes: 4 * MiB,
   /** A CSP report body: a legacy report is about 1 KiB, a Reporting API batch a few dozen. */
   maxReportBytes: 64 * KiB,
-  /** Per client (per IPv6 /64): a page load's burst of reports, then 2 a second. */
+  /**
+   * CSP reports per client (per IPv6 /64). A page load can send a burst (one report per blocked
+   * request on `report-uri`, one per script hash), so the bucket allows 120 at once, then 2 a
+   * second; a sustained flood from one address is refused (429).
+   */
   reportRate: { burst: 120, perSecond: 2, clients: 10_000 },
-  /** All clients together: a flood costs at most 200 log lines a second, not the proxy. */
+  /**
+   * CSP reports from all clients together: far above what a shop's real visitors send (a report per
+   * blocked request of a tampered page), low enough that a flood from many addresses (rotated IPv6,
+   * a botnet) costs at most 200 log lines a second, not the proxy.
+   */
   reportBudget: { burst: 2_000, perSecond: 200, clients: 1 },
-  /** Script URLs whose served hash is remembered, to compare with what browsers report running. */
+  /** Script URLs whose served hash is remembered (LRU), to compare with what browsers report running. */
   servedScriptUrls: 2_000,
-  /** Content codings stacked on one body; nothing legitimate needs more, and Chromium has no limit to mirror. */
+  /** Content codings stacked on one body; nothing legitimate needs more, and Chromium has no limit to mirror (whatwg/fetch#1933). */
   maxContentCodings: 2,
-  /** Request paths whose route is remembered per policy (a storefront's hot set). */
+  /** Request paths whose route is remembered per policy: a storefront's hot set, a few hundred KB at most. */
   rememberedRoutePaths: 4096,
-  /** Longer paths are matched every time rather than kept as memo keys. */
+  /** Longer paths are matched every time rather than kept as memo keys (a key is held in memory as it came). */
   maxRememberedPathLength: 512,
   /** A policy file larger than this is refused before it is parsed. */
   maxPolicyBytes: 4 * MiB,
@@ -86,4 +137,27 @@ export const LIMITS = {
   workerYoungGenerationMb: 8,
   /** At most this many shadow-policy verifications at once; past it a response is not judged in shadow (counted). */
   shadowVerificationsInFlight: 1,
+  /** A verifier worker that failed to start is not started again sooner than this (no spawn loop; workers/pool.ts). */
+  workerRespawnBackoffMs: 1_000,
+  /**
+   * What one cached verification is counted for besides its bytes (findings, key, bookkeeping), so
+   * that many small pages cannot hold far more memory than verificationCacheBytes says.
+   */
+  verificationCacheEntryOverheadBytes: 4 * KiB,
+  /** A minisign signature file is under 1 KiB; anything much larger is not one and is not read whole. */
+  maxSignatureBytes: 64 * KiB,
+  /** Nesting of a .json policy: deep enough for any real policy, shallow enough that hostile input cannot exhaust the stack. */
+  maxPolicyNesting: 64,
+  /** Quiet time after the last change to the policy or its signature before reloading: a deploy replaces both files. */
+  policyReloadDebounceMs: 300,
+  /** A trusted proxy's X-Request-Id longer than this is replaced by a fresh id: ids end up in block pages and log lines. */
+  maxRequestIdLength: 128,
+  /** Distinct route labels per metric. Routes come from the policy, so this only guards against misuse. */
+  metricRouteLabels: 256,
+  /** Distinct finding kinds, upstream error kinds or CSP directives per metric: closed sets, same guard. */
+  metricKindLabels: 64,
+  /** Distinct origins as labels of violation and CSP report metrics; later origins are counted as "other". */
+  metricOriginLabels: 50,
+  /** Findings listed in one violation log line; past this the line says how many more there were. */
+  maxLoggedFindings: 50,
 } as const;

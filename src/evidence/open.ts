@@ -3,7 +3,7 @@
  * that comes into force, and flushed once a minute and at shutdown. A failure to write evidence
  * is logged, never allowed to stop the proxy (the verdicts do not depend on it).
  */
-import type { PolicyInForce } from '../policy/model.js';
+import type { PolicyInForce } from '../policy/in-force.js';
 import { StateDirError } from '../errors.js';
 import { evidenceDir } from './files.js';
 import { EvidenceLog, type EvidenceLogOptions } from './log.js';

@@ -4,7 +4,7 @@
  * an interval. Aggregating keeps the log small at any traffic and keeps request details
  * (paths, query strings, bodies) out of it.
  */
-import type { PolicyInForce } from '../policy/model.js';
+import type { PolicyInForce } from '../policy/in-force.js';
 import type { EvidenceLog } from './log.js';
 
 export interface Detection {

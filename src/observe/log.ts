@@ -2,6 +2,7 @@
  * payguard's log: one JSON object per line (ndjson), the form log shippers (Loki, Fluent Bit,
  * CloudWatch) parse without configuration. Every value passes redact.ts on the way out.
  */
+import { LIMITS } from '../limits.js';
 import type { AllowKind } from '../policy/model.js';
 import type { Finding } from '../verify/types.js';
 import { originAndPath, pathOnly, redactFields, redactText } from './redact.js';
@@ -36,7 +37,7 @@ export interface PayguardLogger {
 }
 
 /** Findings listed per line; past this the line says how many more there were. */
-export const MAX_LOGGED_FINDINGS = 50;
+export const MAX_LOGGED_FINDINGS = LIMITS.maxLoggedFindings;
 
 export function createLogger(out: NodeJS.WritableStream = process.stdout): PayguardLogger {
   // A log sink that went away (EPIPE from a dead collector) must not take the proxy down with an

@@ -7,7 +7,8 @@
  * the policy's routes, or capped (labels.ts).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PolicyInForce } from '../policy/model.js';
+import { LIMITS } from '../limits.js';
+import type { PolicyInForce } from '../policy/in-force.js';
 import { REFUSAL_REASONS, VIOLATION_REASONS, type ReasonCode } from '../reasons.js';
 import { LabelCap, OTHER_LABEL, originOf } from './labels.js';
 
@@ -73,12 +74,12 @@ const CSP_DIRECTIVES: readonly string[] = [
 ];
 
 /** Routes come from the policy, so they are bounded by it; the cap only guards against misuse. */
-const MAX_ROUTE_LABELS = 256;
+const MAX_ROUTE_LABELS = LIMITS.metricRouteLabels;
 /** Finding kinds, upstream error kinds and CSP directives are small closed sets; same guard. */
-const MAX_KIND_LABELS = 64;
+const MAX_KIND_LABELS = LIMITS.metricKindLabels;
 
 export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
-  const maxOriginLabels = options.maxOriginLabels ?? 50;
+  const maxOriginLabels = options.maxOriginLabels ?? LIMITS.metricOriginLabels;
   if (!Number.isInteger(maxOriginLabels) || maxOriginLabels < 0) {
     throw new RangeError(`maxOriginLabels must be a non-negative integer, got ${maxOriginLabels}`);
   }

@@ -6,17 +6,13 @@
  * keyed on the policy.
  */
 import { LRUCache } from 'lru-cache';
+import { LIMITS } from '../limits.js';
 import { CSP_REPORT_PATH } from '../reserved-paths.js';
 import { compileRoutePattern, normaliseRequestPath, otherReadings, type RouteMatch } from './allow.js';
 import { cspHeaders } from './csp.js';
 import type { AllowEntry, Policy, Route, RouteMode, UrlEntry } from './model.js';
 
 export type { RouteMatch };
-
-/** Distinct request paths whose route is remembered: a storefront's hot set, a few hundred KB at most. */
-const REMEMBERED_PATHS = 4096;
-/** Longer paths are matched every time rather than held (a key is kept in memory as it came). */
-const MAX_REMEMBERED_PATH = 512;
 
 const MODE_STRENGTH: Record<RouteMode, number> = { report: 0, rewrite: 1, block: 2 };
 const UNMATCHED: RouteMatch = Object.freeze({ route: undefined, mode: 'report', label: 'unmatched' });
@@ -36,7 +32,7 @@ export class CompiledPolicy {
   /** `allow.inline` hashes (CSP hash sources), placeholders excluded. */
   readonly inlineHashes: ReadonlySet<string>;
   readonly #routes: readonly { readonly route: Route; readonly pattern: RegExp }[];
-  readonly #routeMemo = new LRUCache<string, RouteMatch>({ max: REMEMBERED_PATHS });
+  readonly #routeMemo = new LRUCache<string, RouteMatch>({ max: LIMITS.rememberedRoutePaths });
   readonly #csp: ReadonlyMap<Route | undefined, readonly (readonly [string, string])[]>;
 
   constructor(policy: Policy) {
@@ -60,7 +56,7 @@ export class CompiledPolicy {
    * rest of the pass-through path's own work. See allow.ts for why the strictest reading wins.
    */
   route(path: string): RouteMatch {
-    if (path.length > MAX_REMEMBERED_PATH) return this.#match(path);
+    if (path.length > LIMITS.maxRememberedPathLength) return this.#match(path);
     let match = this.#routeMemo.get(path);
     if (!match) {
       match = this.#match(path);

@@ -4,6 +4,7 @@
  * reviewer reading it as JSON must see what payguard sees. JSON.parse's messages carry no position
  * on some inputs (V8 says only "Unexpected token"), so we find the offset ourselves.
  */
+import { LIMITS } from '../limits.js';
 
 export interface JsonSyntaxProblem {
   readonly offset: number;
@@ -32,7 +33,7 @@ class JsonSyntaxFailure extends Error {
 }
 
 // Deep enough for any real policy; bounded so hostile input cannot exhaust the stack.
-const MAX_DEPTH = 64;
+const MAX_DEPTH = LIMITS.maxPolicyNesting;
 
 class JsonScanner {
   pos = 0;

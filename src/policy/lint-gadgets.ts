@@ -13,7 +13,7 @@
  *   name claimed by someone else after the shop stops using it (subdomain takeover).
  */
 import { ALLOW_KINDS, type AllowKind, type OriginEntry, type Policy, type UrlEntry } from './model.js';
-import { dottedField } from './source.js';
+import { dottedField } from './policy-text.js';
 
 export interface GadgetHost {
   readonly host: string;

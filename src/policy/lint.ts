@@ -4,7 +4,7 @@
  * so it can be reviewed and linted, but `payguard sign` refuses it: a signature says a person
  * approved every entry, and PCI DSS 6.4.3 asks for a written justification of each script.
  */
-import { dottedField } from './source.js';
+import { dottedField } from './policy-text.js';
 import { ALLOW_KINDS, type Policy } from './model.js';
 import { HASH_PLACEHOLDER } from './semantic.js';
 

@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { KeyError, PolicyError, PolicySignatureError } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import { checkFloor, raiseFloor, readFloor } from './floor.js';
 import { parsePublicKey, verifyMessage, type MinisignPublicKey } from './minisign.js';
-import type { PolicyInForce } from './model.js';
+import type { PolicyInForce } from './in-force.js';
 import { parsePolicyText } from './parse.js';
 import { compilePolicy } from './compiled.js';
 
@@ -25,7 +26,7 @@ export interface LoadOptions extends SignedPolicyFiles {
 }
 
 // Far above any real policy; bounds what a hostile file on the storefront host can make us read.
-const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+const MAX_POLICY_BYTES = LIMITS.maxPolicyBytes;
 
 /** The policy in force after signature, schema and rollback checks; records the new floor. */
 export async function loadSignedPolicy(options: LoadOptions): Promise<PolicyInForce> {
@@ -89,7 +90,7 @@ export async function readPolicyBytes(file: string): Promise<Buffer> {
 }
 
 /** A minisign signature is under 1 KiB; anything much larger is not one. */
-const MAX_SIGNATURE_BYTES = 64 * 1024;
+const MAX_SIGNATURE_BYTES = LIMITS.maxSignatureBytes;
 
 /**
  * At most `max + 1` bytes of a regular file. A path swapped for a FIFO would block the read (and a

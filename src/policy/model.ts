@@ -2,7 +2,6 @@
  * The policy in memory: the signed allowlist after validation. Everything past the loader
  * trusts these types; they are deep-frozen when built.
  */
-import type { CompiledPolicy } from './compiled.js';
 
 /** The allowlists a finding can be checked against. */
 export const ALLOW_KINDS = ['form', 'script', 'frame', 'navigate', 'connect', 'inline'] as const;
@@ -72,20 +71,4 @@ export interface Policy {
   readonly defaultCharset: string;
   /** Send `Clear-Site-Data: "storage"` on protected routes: the emergency reset after an incident. */
   readonly clearSiteData?: boolean;
-}
-
-/** A policy that verified, with what identifies it for metrics and evidence. */
-export interface PolicyInForce {
-  readonly policy: Policy;
-  /** The same policy compiled for the proxy's stages (compiled.ts), built once at load. */
-  readonly compiled: CompiledPolicy;
-  /** The file it was loaded from. */
-  readonly file: string;
-  /** minisign key id of the key that signed it, 16 upper-case hex digits. */
-  readonly keyId: string;
-  /** sha256 of the policy file's bytes, hex. */
-  readonly sha256: string;
-  /** The signature's trusted comment. */
-  readonly trustedComment: string;
-  readonly acceptedAt: Date;
 }

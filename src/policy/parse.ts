@@ -9,14 +9,14 @@ import { PolicyError } from '../errors.js';
 import type { Policy } from './model.js';
 import { POLICY_SCHEMA } from './schema.js';
 import { buildPolicy, deepFreeze, type PolicyData } from './semantic.js';
-import { PolicySource, type FieldPath, type SourceFormat, type SourceProblem } from './source.js';
+import { PolicyText, type FieldPath, type SourceFormat, type SourceProblem } from './policy-text.js';
 
 // Compiled once: the schema is a constant, and compiling is the expensive part of ajv.
 // strictRequired off: the "origin or url" oneOf names properties declared beside it, not inside it.
 const validateSchema = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false }).compile(POLICY_SCHEMA);
 
 export function parsePolicyText(text: string, file: string): Policy {
-  const source = PolicySource.parse(text, formatOf(file));
+  const source = PolicyText.parse(text, formatOf(file));
   throwIfAny(file, source, source.syntaxProblems);
   const data = source.data();
   if (!validateSchema(data)) throwIfAny(file, source, schemaProblems(validateSchema.errors ?? []));
@@ -34,7 +34,7 @@ function formatOf(file: string): SourceFormat {
 }
 
 /** One PolicyError locating the first problem (in document order) and listing all of them. */
-function throwIfAny(file: string, source: PolicySource, problems: readonly SourceProblem[]): void {
+function throwIfAny(file: string, source: PolicyText, problems: readonly SourceProblem[]): void {
   if (problems.length === 0) return;
   const located = problems
     .map((problem) => ({ problem, where: source.locate(problem) }))

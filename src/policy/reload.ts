@@ -7,8 +7,9 @@
 import { EventEmitter } from 'node:events';
 import { realpathSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { LIMITS } from '../limits.js';
 import { loadSignedPolicy, type LoadOptions } from './load.js';
-import type { PolicyInForce } from './model.js';
+import type { PolicyInForce } from './in-force.js';
 
 export type ReloadTrigger = 'sighup' | 'file-change' | 'manual';
 export type ReloadResult = { ok: true; inForce: PolicyInForce } | { ok: false; error: Error };
@@ -19,7 +20,7 @@ export interface PolicyHolderOptions extends LoadOptions {
   readonly logger?: (event: object) => void;
 }
 
-const DEFAULT_DEBOUNCE_MS = 300;
+const DEFAULT_DEBOUNCE_MS = LIMITS.policyReloadDebounceMs;
 
 export class PolicyHolder extends EventEmitter {
   /** Reloads that replaced the policy in force. */

@@ -5,7 +5,7 @@
  */
 import type { AllowEntry, AllowKind, CspMode, Policy, Route, RouteMode } from './model.js';
 import { ALLOW_KINDS } from './model.js';
-import type { FieldPath, SourceProblem } from './source.js';
+import type { FieldPath, SourceProblem } from './policy-text.js';
 
 /** The shape the schema guarantees (see schema.ts). */
 export interface PolicyData {

@@ -13,11 +13,11 @@ import type { Duplex } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import { ListenError } from '../errors.js';
 import { openEvidence, type RunningEvidence } from '../evidence/open.js';
-import { connectionsCheckingIntervalMs, LIMITS } from '../limits.js';
+import { LIMITS, nodeServerTimeouts } from '../limits.js';
 import { startAdminServer } from '../observe/admin.js';
 import { createLogger, type PayguardLogger } from '../observe/log.js';
 import { createMetrics, type PayguardMetrics } from '../observe/metrics.js';
-import type { PolicyInForce } from '../policy/model.js';
+import type { PolicyInForce } from '../policy/in-force.js';
 import { PolicyHolder } from '../policy/reload.js';
 import { createSecondLayer } from './browser/layer.js';
 import { createReservedHandlers, isReservedPath, serveReserved } from './browser/reserved.js';
@@ -31,8 +31,8 @@ import { startPublicServer } from './http/server.js';
 import { DEFAULTS, type ListenAddress, type PayguardOptions, type PayguardSettings } from './options.js';
 import { createSubresourceProxy } from './passthrough/assets.js';
 import { pinnedScriptFor, servePinnedScript } from './passthrough/pinned-script.js';
-import { failSafe } from './verdict/fail-safe.js';
-import { ShadowJudge, type ShadowPolicy } from './verdict/shadow.js';
+import { failSafe, failSafeUpgrade } from './verdict/fail-safe.js';
+import { SHADOW_SKIP_REASONS, ShadowJudge, type ShadowPolicy } from './verdict/shadow.js';
 import { VerificationCache } from './verdict/verification-cache.js';
 import { VerifyPool } from './workers/pool.js';
 import type { ListenerFaults } from './http/listener-guard.js';
@@ -184,7 +184,22 @@ async function openShadowPolicy(setup: PayguardSetup, policyFile: string, regist
     labelNames: ['route', 'direction'],
     registers: [registry],
   });
-  return { holder, policy: { policy: holder, recordDisagreement: (route, direction) => disagreements.inc({ route, direction }) } };
+  const skipped = new Counter({
+    name: 'payguard_shadow_skipped_total',
+    help: 'Inspected documents not judged under the --shadow-policy candidate because no verifier worker was free for it (the shadow never waits ahead of enforced pages); reason: enforced-waiting, shadow-in-flight or no-idle-worker',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Every reason from the start, at 0, so increase() and rate() see the first skip.
+  for (const reason of SHADOW_SKIP_REASONS) skipped.inc({ reason }, 0);
+  return {
+    holder,
+    policy: {
+      policy: holder,
+      recordDisagreement: (route, direction) => disagreements.inc({ route, direction }),
+      recordSkipped: (reason) => skipped.inc({ reason }),
+    },
+  };
 }
 
 /** Runs payguard with the policy source, metrics and logger given (createPayguard opens them). */
@@ -234,23 +249,16 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     {
       listen: options.listen,
       trusted,
-      timeouts: {
-        headersTimeoutMs: options.headerTimeoutMs,
-        requestTimeoutMs: options.requestTimeoutMs,
-        keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-        connectionsCheckingIntervalMs: connectionsCheckingIntervalMs(options.headerTimeoutMs),
-      },
+      // Each client timeout less one checking interval: Node cuts at its next check, so the cut lands
+      // within the documented value (limits.ts, docs/limits.md).
+      timeouts: nodeServerTimeouts(options),
       listenerFaults: options.listenerFaults,
     },
     {
       request,
       upgrade,
       onFailure: (res, facts, err) => failSafe(services, res, facts, err),
-      onUpgradeFailure: (socket, facts, err) => {
-        options.logger.error('upgrade-failed', err, facts ? { requestId: facts.client.requestId, path: facts.path } : {});
-        options.metrics.recordBlocked(facts ? options.policy.current().compiled.route(facts.path).label : 'unmatched', 'internal-error');
-        socket.destroy();
-      },
+      onUpgradeFailure: (socket, facts, err) => failSafeUpgrade(services, socket, facts, err),
     },
   ).catch((err: unknown) => {
     void Promise.allSettled([upstreamPool.destroy(), verifyPool.close()]);

@@ -3,7 +3,7 @@
  * depends on behaviour, not on files: the policy holder (src/policy/reload.ts), the metrics and
  * the logger (src/observe/) fit these shapes, and so does anything a test builds.
  */
-import type { PolicyInForce } from '../policy/model.js';
+import type { PolicyInForce } from '../policy/in-force.js';
 import type { ReasonCode } from '../reasons.js';
 import type { ViolationRecord } from '../observe/log.js';
 

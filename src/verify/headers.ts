@@ -80,6 +80,6 @@ function headerFinding(
 ): Finding {
   const resolved = resolveUrl(target, documentUrl);
   // Headers have no route mode of their own: an unparsable Location is judged as on a protected page.
-  const verdict = judgeUrl(policy, 'block', list, resolved, target, foreignReason);
-  return makeFinding({ kind, list, element: `header:${header}`, raw, line: 0, col: 0 }, verdict);
+  const judgement = judgeUrl(policy, 'block', list, resolved, target, foreignReason);
+  return makeFinding({ kind, list, element: `header:${header}`, raw, line: 0, col: 0 }, judgement);
 }

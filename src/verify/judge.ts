@@ -8,7 +8,7 @@ import type { ViolationReason } from '../reasons.js';
 import { cspHashes } from './hash.js';
 import type { Finding, FindingKind } from './types.js';
 
-/** Where a finding sits (everything except the verdict). */
+/** Where a finding sits (everything except the judgement). */
 export interface Place {
   readonly kind: FindingKind;
   readonly list: AllowKind;
@@ -21,7 +21,11 @@ export interface Place {
   readonly context?: string;
 }
 
-export interface Verdict {
+/**
+ * What the policy says of one place: allowed (by which entry) or not (and why). A judgement is per
+ * place; the verdict is per response (what payguard did with it: src/proxy/ports.ts ResponseVerdict).
+ */
+export interface Judgement {
   readonly allowed: boolean;
   readonly entry?: AllowEntry;
   readonly reason?: ViolationReason;
@@ -36,21 +40,21 @@ export function truncateRaw(raw: string): string {
   return raw.length > RAW_LIMIT ? `${raw.slice(0, RAW_LIMIT)}…` : raw;
 }
 
-export function makeFinding(place: Place, verdict: Verdict): Finding {
+export function makeFinding(place: Place, judgement: Judgement): Finding {
   const finding: Record<string, unknown> = { kind: place.kind, list: place.list };
   if (place.raw !== undefined) finding['raw'] = truncateRaw(place.raw);
-  if (verdict.url !== undefined) finding['url'] = verdict.url;
-  if (verdict.origin !== undefined) finding['origin'] = verdict.origin;
-  if (verdict.hashes !== undefined) finding['hashes'] = verdict.hashes;
+  if (judgement.url !== undefined) finding['url'] = judgement.url;
+  if (judgement.origin !== undefined) finding['origin'] = judgement.origin;
+  if (judgement.hashes !== undefined) finding['hashes'] = judgement.hashes;
   finding['element'] = place.element;
   if (place.attribute !== undefined) finding['attribute'] = place.attribute;
   finding['line'] = place.line;
   finding['col'] = place.col;
   if (place.offset !== undefined) finding['offset'] = place.offset;
   if (place.context !== undefined) finding['context'] = place.context;
-  finding['allowed'] = verdict.allowed;
-  if (verdict.entry !== undefined) finding['entry'] = verdict.entry;
-  if (verdict.reason !== undefined) finding['reason'] = verdict.reason;
+  finding['allowed'] = judgement.allowed;
+  if (judgement.entry !== undefined) finding['entry'] = judgement.entry;
+  if (judgement.reason !== undefined) finding['reason'] = judgement.reason;
   return finding as unknown as Finding;
 }
 
@@ -68,7 +72,7 @@ export function resolveUrl(value: string, base: string | URL): URL | undefined {
  * allow.inline. Issue 3: unknown inline code is a violation only on routes in block or rewrite mode;
  * in report mode it is still listed, with its hashes and no entry, so the inventory shows it.
  */
-export function judgeInline(policy: Policy, mode: RouteMode, text: string, reason: ViolationReason): Verdict {
+export function judgeInline(policy: Policy, mode: RouteMode, text: string, reason: ViolationReason): Judgement {
   const hashes = cspHashes(text);
   const entry = matchInlineHash(policy, hashes);
   if (entry) return { allowed: true, entry, hashes };
@@ -88,7 +92,7 @@ export function judgeUrl(
   url: URL | undefined,
   raw: string,
   foreignReason: ViolationReason,
-): Verdict {
+): Judgement {
   if (!url) {
     // The browser ignores a URL it cannot parse; on a protected page that is still not normal markup.
     return mode === 'report' ? { allowed: true } : { allowed: false, reason: 'unparsable-url' };

@@ -15,19 +15,19 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
   if (options.parser !== 'full') {
     const fast = fastParse(text, source.tagStarts);
     if (fast.document) {
-      const scan = new Scan(options, source);
+      const scan = new Scan(options, source, scanDocumentText);
       walk(fast.document, scan, FINDERS, undefined);
       return scan.finish();
     }
   }
   const parsed = parseHtml(text, source.tagStarts);
-  const main = new Scan(options, source);
+  const main = new Scan(options, source, scanDocumentText);
   walk(parsed.document, main, FINDERS, undefined);
   const sightings = main.finish();
   if (parsed.relaxedSelect.length === 0) return sightings;
   const seen = new Set(sightings.map(sightingKey));
   for (const tree of parsed.relaxedSelect) {
-    const relaxed = new Scan(options, source);
+    const relaxed = new Scan(options, source, scanDocumentText);
     walk(tree, relaxed, FINDERS, undefined);
     for (const sighting of relaxed.finish()) {
       const key = sightingKey(sighting);

@@ -8,7 +8,7 @@
 import { VerifyRefusal } from '../errors.js';
 import { SELF_ENTRY } from '../policy/allow.js';
 import type { Policy, RouteMode } from '../policy/model.js';
-import { makeFinding, resolveUrl, type Place, type Verdict } from './judge.js';
+import { makeFinding, resolveUrl, type Place, type Judgement } from './judge.js';
 import { parseNoscriptContent } from './parse.js';
 import type { SourceText } from './source.js';
 import {
@@ -75,7 +75,7 @@ export interface Visit {
   readonly context: string | undefined;
 }
 
-type Judge = (base: string) => Verdict;
+type Judge = (base: string) => Judgement;
 type Deferred = (base: string) => Sighting[];
 
 export type Finder = (visit: Visit, scan: Scan) => void;
@@ -98,6 +98,11 @@ export class Scan {
   constructor(
     readonly options: ScanOptions,
     readonly source: SourceText,
+    /**
+     * Scans a document nested in this one (an iframe's srcdoc) with the same parse and finders:
+     * given by scan-document.ts, so that the finders need not import it back.
+     */
+    readonly scanNested: (text: string, options: ScanOptions) => Sighting[],
   ) {}
 
   get text(): string {
@@ -159,7 +164,7 @@ export class Scan {
   }
 
   /**
-   * Verdicts against the effective base; then, when the page has other <base href>s, the URLs
+   * Judgements against the effective base; then, when the page has other <base href>s, the URLs
    * that resolve differently against one of them and are not allowed that way are added too
    * (context `other-base`). Chromium 156's preload scanner fetches through a <base> the tree
    * builder ignores (one inside <svg>, found by the oracle), and the research behind docs/vectors.md (§1.4) asks for
@@ -203,7 +208,7 @@ function lineStarts(text: string): number[] {
 }
 
 /** Same-origin-with-the-site check shared by finders that allow only "self" (a <base>). */
-export function selfOnly(url: URL | undefined, site: string): Verdict {
+export function selfOnly(url: URL | undefined, site: string): Judgement {
   if (!url) return { allowed: false, reason: 'foreign-base' };
   const located = { url: url.href, origin: url.origin };
   return url.origin === site ? { allowed: true, entry: SELF_ENTRY, ...located } : { allowed: false, reason: 'foreign-base', ...located };

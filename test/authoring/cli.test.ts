@@ -3,14 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { EvidenceLog } from '../../src/evidence/log.js';
 import { EvidenceRecorder } from '../../src/evidence/recorder.js';
 import { CURRENT_FILE, evidenceDir } from '../../src/evidence/files.js';
 import { loadSignedPolicy } from '../../src/policy/load.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
 import { buildCliAsync, runPayguard } from '../helpers/cli.js';
-import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/keys.js';
+import { makeSignedPolicy, policyWith, writePolicyYaml, type SignedPolicyFixture } from '../helpers/policies.js';
 import { startTestShop, type TestShop } from './shop.js';
 
 let dir: string;
@@ -25,11 +24,7 @@ afterAll(async () => {
   await signed.cleanup();
 });
 
-async function policyFile(name: string, overrides: Record<string, unknown>): Promise<string> {
-  const file = join(dir, name);
-  await writeFile(file, stringify(policyWith(overrides)));
-  return file;
-}
+const policyFile = (name: string, overrides: Record<string, unknown>): Promise<string> => writePolicyYaml(join(dir, name), overrides);
 
 describe('payguard policy lint / diff and sign', () => {
   it('lint exits 1 on a JSONP host and names the field and source; sign refuses the same file', async () => {

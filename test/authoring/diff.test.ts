@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { diffPolicies } from '../../src/policy/diff.js';
-import { parsePolicyText } from '../../src/policy/parse.js';
-import { policyWith } from '../helpers/keys.js';
+import { parsedPolicyWith } from '../helpers/policies.js';
 
-const policy = (overrides: Record<string, unknown>) => parsePolicyText(stringify(policyWith(overrides)), 'p.yaml');
+const policy = parsedPolicyWith;
 const TOKEN = 'https://js.gateway.example/v3/token.js';
 const HASH = 'sha384-' + 'A'.repeat(64);
 

@@ -3,15 +3,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { readEvidence } from '../../src/evidence/chain.js';
 import { CURRENT_FILE, evidenceDir } from '../../src/evidence/files.js';
 import { EvidenceLog } from '../../src/evidence/log.js';
 import { EvidenceRecorder } from '../../src/evidence/recorder.js';
 import { buildEvidencePack, toCsv } from '../../src/evidence/report.js';
-import type { PolicyInForce } from '../../src/policy/model.js';
-import { parsePolicyText } from '../../src/policy/parse.js';
-import { policyWith } from '../helpers/keys.js';
+import type { PolicyInForce } from '../../src/policy/in-force.js';
+import { parsedPolicyWith } from '../helpers/policies.js';
 
 let stateDir: string;
 beforeEach(async () => {
@@ -19,7 +17,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(stateDir, { recursive: true, force: true }));
 
-const policy = parsePolicyText(stringify(policyWith({ serial: 3 })), 'p.yaml');
+const policy = parsedPolicyWith({ serial: 3 });
 const inForce = (sha: string): PolicyInForce => ({ policy, compiled: compilePolicy(policy), file: 'p.yaml', keyId: 'ABCDEF0123456789', sha256: sha, trustedComment: '', acceptedAt: new Date() });
 const detection = { route: '/checkout/**', reason: 'foreign-form-action', kind: 'form-action', origin: 'https://evil.example', action: 'blocked' } as const;
 

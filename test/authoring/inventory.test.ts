@@ -4,10 +4,10 @@ import { crawl } from '../../src/inventory/crawl.js';
 import { draftPolicyYaml } from '../../src/inventory/draft.js';
 import { buildInventory, type InventoryItem } from '../../src/inventory/inventory.js';
 import { findTodoJustifications } from '../../src/policy/lint.js';
-import { ALLOW_KINDS, type Policy } from '../../src/policy/model.js';
+import { ALLOW_KINDS } from '../../src/policy/model.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
-import { DEFAULT_CHARSET } from '../../src/policy/semantic.js';
 import { cspHashes } from '../../src/verify/index.js';
+import { emptyPolicy } from '../helpers/policies.js';
 import { SCRIPT_BODIES, sri, startTestShop, type TestShop } from './shop.js';
 
 const LIMITS = { timeoutMs: 10_000, maxBytes: 1024 * 1024 };
@@ -16,15 +16,10 @@ let site: string;
 let items: InventoryItem[];
 let pages: string[];
 
-function emptyPolicy(): Policy {
-  const allow = Object.fromEntries(ALLOW_KINDS.map((k) => [k, []])) as unknown as Policy['allow'];
-  return { schema: 1, serial: 1, site, routes: [], allow, defaultCharset: DEFAULT_CHARSET };
-}
-
 beforeAll(async () => {
   t = await startTestShop();
   site = t.shop.origin.origin;
-  const result = await crawl({ startUrls: [t.shop.url], maxPages: 10, limits: LIMITS, policy: emptyPolicy() });
+  const result = await crawl({ startUrls: [t.shop.url], maxPages: 10, limits: LIMITS, policy: emptyPolicy({ site }) });
   expect(result.problems).toEqual([]);
   items = buildInventory(result, site);
   pages = result.pages.map((p) => p.page);

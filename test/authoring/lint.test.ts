@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { GADGET_HOSTS, lintAllowlist } from '../../src/policy/lint-gadgets.js';
-import { parsePolicyText } from '../../src/policy/parse.js';
-import { policyWith } from '../helpers/keys.js';
+import { parsedPolicyWith } from '../helpers/policies.js';
 
 const HASH = 'sha384-' + 'A'.repeat(64);
 const lint = (allow: Record<string, unknown>, routes?: unknown[]) =>
-  lintAllowlist(parsePolicyText(stringify(policyWith({ allow, ...(routes ? { routes } : {}) })), 'p.yaml')).map((f) => [f.severity, f.field]);
+  lintAllowlist(parsedPolicyWith({ allow, ...(routes ? { routes } : {}) })).map((f) => [f.severity, f.field]);
 
 describe('payguard policy lint: what makes an allowlist hollow', () => {
   it('the base policy (form by origin, block route) only warns about the form', () => {
@@ -15,7 +13,7 @@ describe('payguard policy lint: what makes an allowlist hollow', () => {
   });
 
   it('a JSONP host allowed by origin for scripts is an error citing csp-evaluator', () => {
-    const findings = lintAllowlist(parsePolicyText(stringify(policyWith({ allow: { script: [{ origin: 'https://www.google-analytics.com', why: 'analytics' }] } })), 'p.yaml'));
+    const findings = lintAllowlist(parsedPolicyWith({ allow: { script: [{ origin: 'https://www.google-analytics.com', why: 'analytics' }] } }));
     const errors = findings.filter((f) => f.severity === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]!.source).toBe('google/csp-evaluator allowlist_bypasses/jsonp.ts');

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { buildCliAsync, REPO_ROOT, runPayguard } from '../helpers/cli.js';
-import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/keys.js';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/policies.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 
 const NAVIGATION = { 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate', accept: 'text/html' };
 const HTML = [['content-type', 'text/html; charset=utf-8']] as [string, string][];
@@ -93,12 +93,18 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 describe('payguard serve --shadow-policy', () => {
   it('enforces only the current policy, and counts and logs where the candidate disagrees', async () => {
     expect(await get('/checkout/')).toBe(200); // current allows cdn.shop.example; the candidate would block
+    // The shadow verifies only on an idle worker and skips rather than queues (test/proxy/shadow-budget.test.ts):
+    // let the first page's shadow verification finish, so that the next page's is not skipped.
+    await until(async () => (await shadowCount('stricter')) >= 1);
     // current blocks; the candidate would serve it. The query string must reach no record.
     expect(await get('/checkout/tags?card=4111111111111111')).toBe(502);
     expect(await get('/about')).toBe(200);
     await until(async () => (await shadowCount('stricter')) >= 1 && (await shadowCount('looser')) >= 1);
     expect(await shadowCount('stricter')).toBe(1);
     expect(await shadowCount('looser')).toBe(1);
+    // Skips are counted, by reason, from the start (at 0).
+    const metrics = await (await request(`${adminUrl}/metrics`)).body.text();
+    for (const reason of ['enforced-waiting', 'shadow-in-flight', 'no-idle-worker']) expect(metrics).toContain(`payguard_shadow_skipped_total{reason="${reason}"}`);
     const events = stdout.split('\n').filter((l) => l.includes('"shadow-disagreement"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => [e.path, e.direction, e.enforced, e.shadow])).toEqual(
       expect.arrayContaining([

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 
 const FIXTURES = new URL('./fixtures/shop/', import.meta.url);
 

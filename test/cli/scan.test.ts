@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCorpus, type CorpusCase } from '../corpus/cases.js';
 import { corpusPolicyText } from '../corpus/policy.js';
 import { buildCli, runPayguard, runProcess } from '../helpers/cli.js';
-import { makeSignedPolicy, type SignedPolicyFixture } from '../helpers/keys.js';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
+import { makeSignedPolicy, type SignedPolicyFixture } from '../helpers/policies.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 import { FLOOR_FILE } from '../../src/policy/floor.js';
 import { loadSignedPolicy } from '../../src/policy/load.js';
 

@@ -10,7 +10,7 @@
  * One proxy per case run, so parallel runs never share a record.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../helpers/upstreams.js';
 import { virtualHostResponse } from './virtual-hosts.js';
 
 export interface RecordedRequest {
@@ -84,10 +84,9 @@ export async function startForwardProxy(shopHost: string, shopTarget: string): P
     socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n');
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     inFlight: () => inFlight,
     close: () =>

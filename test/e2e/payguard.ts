@@ -6,12 +6,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as parse5 from 'parse5';
 import type { RouteMode } from '../../src/policy/model.js';
+import { freePort } from '../helpers/upstreams.js';
 import { CDN_HOST, GATEWAY_HOST, SHOP_ORIGIN, TOKENIZER_URL } from './world.js';
 
 const run = promisify(execFile);
@@ -179,13 +179,4 @@ async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-/** A port free on 127.0.0.1 now (the child binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

@@ -9,9 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { listenOnLoopback } from '../helpers/upstreams.js';
 
 export const CASES_DIR = fileURLToPath(new URL('./cases/', import.meta.url));
 
@@ -68,10 +68,9 @@ export async function startStorefront(pages: ReadonlyMap<string, StorefrontRespo
       res.end(req.method === 'HEAD' ? undefined : body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -2,7 +2,8 @@ import { compilePolicy } from '../../src/policy/compiled.js';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createMetrics, INSPECTION_BUCKETS } from '../../src/observe/metrics.js';
-import type { Policy, PolicyInForce } from '../../src/policy/model.js';
+import type { PolicyInForce } from '../../src/policy/in-force.js';
+import { emptyPolicy } from '../helpers/policies.js';
 import { Scrape } from './prom.js';
 
 async function scrape(metrics: ReturnType<typeof createMetrics>): Promise<Scrape> {
@@ -10,14 +11,7 @@ async function scrape(metrics: ReturnType<typeof createMetrics>): Promise<Scrape
 }
 
 function inForce(serial: number, keyId: string, sha256: string): PolicyInForce {
-  const policy: Policy = {
-    schema: 1,
-    serial,
-    site: 'https://shop.example',
-    routes: [{ path: '/checkout/**', mode: 'block' }],
-    allow: { form: [], script: [], frame: [], navigate: [], connect: [], inline: [] },
-    defaultCharset: 'windows-1252',
-  };
+  const policy = emptyPolicy({ serial, routes: [{ path: '/checkout/**', mode: 'block' }] });
   return { policy, compiled: compilePolicy(policy), file: 'policy.yaml', keyId, sha256, trustedComment: `serial ${serial}`, acceptedAt: new Date(0) };
 }
 

@@ -2,48 +2,37 @@
  * payguard_policy_info and payguard_policy_reloads_total following a real PolicyHolder through
  * signed reloads, a refused reload and a rollback attempt.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/observe/metrics.js';
-import { generateKeyPair, parseSecretKey, signMessage } from '../../src/policy/minisign.js';
 import { PolicyHolder } from '../../src/policy/reload.js';
 import { demoPolicyYaml } from '../../src/demo/policy.js';
+import { makeSignedPolicy, type SignedPolicyFixture } from '../helpers/policies.js';
 import { Scrape } from './prom.js';
 
-const dirs: string[] = [];
+const fixtures: SignedPolicyFixture[] = [];
 const holders: PolicyHolder[] = [];
 afterEach(async () => {
   await Promise.all(holders.splice(0).map((h) => h.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(fixtures.splice(0).map((f) => f.cleanup()));
 });
 
+/** The demo policy at `serial`, signed (trusted comment "serial N"); `tamper` adds a line after signing. */
 async function signedPolicyDir() {
-  const dir = await mkdtemp(join(tmpdir(), 'payguard-policy-metrics-'));
-  dirs.push(dir);
-  const pair = generateKeyPair();
-  const secretKey = parseSecretKey(pair.secretKeyText, '(test key)');
-  const files = { policyFile: join(dir, 'policy.yaml'), signatureFile: join(dir, 'policy.yaml.minisig') };
+  const fixture = await makeSignedPolicy();
+  fixtures.push(fixture);
   const publish = async (serial: number, tamper = false): Promise<void> => {
-    const text = Buffer.from(demoPolicyYaml({ site: 'https://shop.example', gatewayOrigin: 'https://pay.example', serial }));
-    const signature = signMessage(text, secretKey, { trustedComment: `serial ${serial}` });
-    await writeFile(files.policyFile, tamper ? Buffer.concat([text, Buffer.from('# changed after signing\n')]) : text);
-    await writeFile(files.signatureFile, signature);
+    await fixture.write(demoPolicyYaml({ site: 'https://shop.example', gatewayOrigin: 'https://pay.example', serial }), { trustedComment: `serial ${serial}` });
+    if (tamper) await appendFile(fixture.policyFile, '# changed after signing\n');
   };
-  await writeFile(join(dir, 'payguard.pub'), pair.publicKeyText);
-  return { dir, files, keyId: pair.keyId, publicKeyFile: join(dir, 'payguard.pub'), publish };
+  return { fixture, keyId: fixture.key.keyId, publish };
 }
 
 describe('policy metrics with a real PolicyHolder', () => {
   it('payguard_policy_info names only the policy in force; reloads are counted by result', async () => {
     const signed = await signedPolicyDir();
     await signed.publish(1);
-    const holder = await PolicyHolder.open({
-      ...signed.files,
-      publicKeyFiles: [signed.publicKeyFile],
-      stateDir: join(signed.dir, 'state'),
-    });
+    const holder = await PolicyHolder.open({ ...signed.fixture.loadOptions, signatureFile: signed.fixture.signatureFile });
     holders.push(holder);
     const metrics = createMetrics();
     metrics.trackPolicy(holder);

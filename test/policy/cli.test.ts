@@ -7,10 +7,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCliAsync, runPayguard, runProcess } from '../helpers/cli.js';
-import { policyWith } from '../helpers/keys.js';
+import { writePolicyYaml } from '../helpers/policies.js';
 
 let dir: string;
 const path = (name: string): string => join(dir, name);
@@ -24,10 +23,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function writePolicy(name: string, overrides: Record<string, unknown>): Promise<string> {
-  await writeFile(path(name), stringify(policyWith(overrides)));
-  return path(name);
-}
+const writePolicy = (name: string, overrides: Record<string, unknown>): Promise<string> => writePolicyYaml(path(name), overrides);
 
 describe('payguard keygen', () => {
   it('writes a minisign key pair, the secret key with mode 0600, and prints the key id', async () => {

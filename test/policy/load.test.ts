@@ -10,7 +10,7 @@ import { KeyError, PolicyError, PolicyRollbackError, PolicySignatureError, Polic
 import { FLOOR_FILE } from '../../src/policy/floor.js';
 import { loadPublicKeys, loadSignedPolicy } from '../../src/policy/load.js';
 import { buildCliAsync, REPO_ROOT, runProcess } from '../helpers/cli.js';
-import { makeKeyPair, makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/keys.js';
+import { makeKeyPair, makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/policies.js';
 
 const fixtures: SignedPolicyFixture[] = [];
 async function signedPolicy(options: Parameters<typeof makeSignedPolicy>[0] = {}): Promise<SignedPolicyFixture> {

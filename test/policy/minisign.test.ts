@@ -12,7 +12,7 @@ import { generateKeyPair, generateKeyPairAsync, parsePublicKey, parseSecretKey, 
 import { pickParams } from '../../src/policy/scrypt.js';
 import { pathToFileURL } from 'node:url';
 import { buildCliAsync, REPO_ROOT, runProcess } from '../helpers/cli.js';
-import { BASE_POLICY } from '../helpers/keys.js';
+import { BASE_POLICY } from '../helpers/policies.js';
 import { stringify } from 'yaml';
 
 const MINISIGN = '/usr/bin/minisign';

@@ -12,11 +12,11 @@ import { spawn } from 'node:child_process';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyRollbackError, PolicySignatureError } from '../../src/errors.js';
-import type { PolicyInForce } from '../../src/policy/model.js';
+import type { PolicyInForce } from '../../src/policy/in-force.js';
 import { signMessage } from '../../src/policy/minisign.js';
 import { PolicyHolder } from '../../src/policy/reload.js';
 import { buildCliAsync, REPO_ROOT } from '../helpers/cli.js';
-import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/keys.js';
+import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/policies.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

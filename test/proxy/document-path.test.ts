@@ -5,7 +5,7 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { Pool, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type PageSpec, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type PageSpec, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, page, rawRequest, startHarness, SUBRESOURCE, type Harness } from './support.js';
 
 const CLEAN = page('clean-checkout.html');

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyRefusal } from '../../src/errors.js';
 import { InspectionBudget, type InspectionTicket } from '../../src/proxy/document/budget.js';
-import { startStorefront, type PageSpec, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type PageSpec, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, page, startHarness, type Harness } from './support.js';
 
 const CLEAN = page('clean-checkout.html');

@@ -8,9 +8,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { signedPolicy } from '../helpers/policies.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
-import { buildCliInBackground, NAVIGATION, page, POLICY_YAML, signedPolicy, startHarness, type Harness } from './support.js';
+import { buildCliInBackground, NAVIGATION, page, POLICY_YAML, startHarness, type Harness } from './support.js';
 
 const CLEAN = page('clean-checkout.html');
 /** The same policy with the gateway no longer allowed for forms: the clean page becomes a violation. */
@@ -113,7 +114,7 @@ describe('the real CLI', () => {
   const BIN = fileURLToPath(new URL('../../bin/payguard.js', import.meta.url));
 
   it('drains on SIGTERM: the in-flight request completes and the exit code is 0', async () => {
-    const policy = signedPolicy();
+    const policy = signedPolicy(POLICY_YAML);
     const child = spawn(
       process.execPath,
       [BIN, 'serve', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--state-dir', policy.stateDir],
@@ -149,7 +150,7 @@ describe('the real CLI', () => {
   }, 180_000);
 
   it('refuses to start on a policy that does not verify, naming the file, exit 2', async () => {
-    const policy = signedPolicy();
+    const policy = signedPolicy(POLICY_YAML);
     try {
       const tampered = readFileSync(policy.policyFile, 'utf8').replace('serial: 1', 'serial: 2');
       writeFileSync(policy.policyFile, tampered);

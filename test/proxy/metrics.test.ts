@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, page, startHarness, SUBRESOURCE, type Harness } from './support.js';
 

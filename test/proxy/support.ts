@@ -1,10 +1,9 @@
 /**
- * Shared set-up for the proxy tests: a policy signed with the real minisign binary in a temp dir,
+ * Shared set-up for the proxy tests: the policy in ./pages signed in a temp dir (test/helpers/policies.ts),
  * a real PolicyHolder, real metrics and logger, and payguard started in-process on 127.0.0.1:0.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,8 @@ import type { PolicyHolder } from '../../src/policy/reload.js';
 import type { ListenerFaults } from '../../src/proxy/http/listener-guard.js';
 import { createPayguard, type RunningPayguard } from '../../src/proxy/index.js';
 import { buildCli } from '../helpers/cli.js';
-import type { Storefront } from '../helpers/storefront.js';
+import { signedPolicy, type SignedPolicy } from '../helpers/policies.js';
+import type { Storefront } from '../helpers/upstreams.js';
 
 export const PAGES = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -21,41 +21,8 @@ export function page(name: string): Buffer {
   return readFileSync(join(PAGES, name));
 }
 
-export interface SignedPolicy {
-  readonly dir: string;
-  readonly policyFile: string;
-  readonly publicKeyFile: string;
-  readonly secretKeyFile: string;
-  readonly stateDir: string;
-  /** Replace the policy text and sign it again (what a release does). */
-  resign(yaml: string): void;
-  remove(): void;
-}
-
-/** A key pair made by `minisign -G -W` (no password) and the policy signed by `minisign -S`, in a temp dir. */
+/** The proxy pages' policy (./pages/policy.yaml): what startHarness signs unless told otherwise. */
 export const POLICY_YAML = readFileSync(join(PAGES, 'policy.yaml'), 'utf8');
-
-export function signedPolicy(yaml: string = POLICY_YAML): SignedPolicy {
-  const dir = mkdtempSync(join(tmpdir(), 'payguard-proxy-test-'));
-  const policyFile = join(dir, 'policy.yaml');
-  const publicKeyFile = join(dir, 'payguard.pub');
-  const secretKeyFile = join(dir, 'payguard.key');
-  execFileSync('minisign', ['-G', '-W', '-p', publicKeyFile, '-s', secretKeyFile], { stdio: 'ignore' });
-  const sign = (text: string): void => {
-    writeFileSync(policyFile, text);
-    execFileSync('minisign', ['-S', '-s', secretKeyFile, '-m', policyFile], { stdio: 'ignore' });
-  };
-  sign(yaml);
-  return {
-    dir,
-    policyFile,
-    publicKeyFile,
-    secretKeyFile,
-    stateDir: join(dir, 'state'),
-    resign: sign,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 export interface Harness {
   readonly payguard: RunningPayguard;
@@ -78,7 +45,13 @@ export interface HarnessOptions {
   readonly policyYaml?: string;
   readonly trustedProxies?: readonly string[];
   readonly headerTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly keepAliveTimeoutMs?: number;
   readonly listenerFaults?: ListenerFaults;
+  /** Verifier worker threads (payguard's default is min(2, CPUs)). */
+  readonly verifyWorkers?: number;
+  /** A candidate policy for `--shadow-policy`, signed with the same key as the policy. */
+  readonly shadowPolicyYaml?: string;
 }
 
 /**
@@ -91,7 +64,7 @@ function ensureCompiledWorker(): void {
 
 export async function startHarness(storefront: Storefront | undefined, options: HarnessOptions = {}): Promise<Harness> {
   ensureCompiledWorker();
-  const policy = signedPolicy(options.policyYaml);
+  const policy = signedPolicy(options.policyYaml ?? POLICY_YAML);
   const out = new PassThrough();
   let log = '';
   out.on('data', (chunk: Buffer) => {
@@ -111,7 +84,11 @@ export async function startHarness(storefront: Storefront | undefined, options: 
     drainTimeoutMs: options.drainTimeoutMs ?? 5_000,
     trustedProxies: options.trustedProxies ?? [],
     ...(options.headerTimeoutMs !== undefined ? { headerTimeoutMs: options.headerTimeoutMs } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: options.keepAliveTimeoutMs } : {}),
     ...(options.listenerFaults ? { listenerFaults: options.listenerFaults } : {}),
+    ...(options.verifyWorkers !== undefined ? { verifyWorkers: options.verifyWorkers } : {}),
+    ...(options.shadowPolicyYaml !== undefined ? { shadowPolicyFile: signedCandidate(policy, options.shadowPolicyYaml) } : {}),
   });
   const { holder, metrics } = payguard;
   return {
@@ -130,6 +107,11 @@ export async function startHarness(storefront: Storefront | undefined, options: 
       policy.remove();
     },
   };
+}
+
+/** A `--shadow-policy` candidate beside the policy, signed with its key; returns its path. */
+function signedCandidate(policy: SignedPolicy, yaml: string): string {
+  return policy.signBeside('candidate.yaml', yaml);
 }
 
 /** Request headers a Chromium navigation carries (the document path). */

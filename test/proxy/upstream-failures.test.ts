@@ -2,10 +2,9 @@
  * Issue 4: "Upstream down: 502; slow: 504 after --upstream-timeout. A payguard error never crashes
  * the process and never serves an unverified document."
  */
-import { createServer, type Server } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { freePort, startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, page, startHarness, SUBRESOURCE, type Harness } from './support.js';
 
 describe('upstream failures', () => {
@@ -63,15 +62,11 @@ describe('upstream failures', () => {
 });
 
 describe('storefront down', () => {
-  let closedPort: Server;
   let harness: Harness;
 
   beforeAll(async () => {
     // A port that was just free: nothing listens there.
-    closedPort = createServer();
-    await new Promise<void>((resolve) => closedPort.listen(0, '127.0.0.1', resolve));
-    const { port } = closedPort.address() as { port: number };
-    await new Promise<void>((resolve) => closedPort.close(() => resolve()));
+    const port = await freePort();
     harness = await startHarness(undefined, { upstream: new URL(`http://127.0.0.1:${port}`) });
   });
   afterAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, page, rawRequest, startHarness, type Harness } from './support.js';
 
 const HTML = [['content-type', 'text/html; charset=utf-8']] as const;

@@ -1,7 +1,7 @@
 /** Issue 4: "passes WebSocket upgrades through" (the pass-through path, http-proxy-3's ws support). */
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { startHarness, type Harness } from './support.js';
 
 describe('WebSocket pass-through', () => {

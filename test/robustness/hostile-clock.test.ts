@@ -15,8 +15,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEvidence } from '../../src/evidence/chain.js';
 import { buildCliAsync } from '../helpers/cli.js';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
-import { NAVIGATION, page, POLICY_YAML, signedPolicy, type SignedPolicy } from '../proxy/support.js';
+import { signedPolicy, type SignedPolicy } from '../helpers/policies.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
+import { NAVIGATION, page, POLICY_YAML } from '../proxy/support.js';
 import { startServeChild, type ServeChild } from './hostile/serve-child.js';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
@@ -67,7 +68,7 @@ beforeAll(async () => {
       res.end(page('clean-checkout.html').toString('utf8').replace('</body>', `<p>${String(req.headers['x-request-id'])}</p></body>`));
     },
   });
-  policy = signedPolicy();
+  policy = signedPolicy(POLICY_YAML);
   payguard = await startServeChild({
     upstream: storefront.url,
     policyFile: policy.policyFile,

@@ -8,7 +8,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, page, startHarness, type Harness } from '../proxy/support.js';
 import { REPORT_BUDGET, REPORT_RATE } from '../../src/proxy/browser/layer.js';

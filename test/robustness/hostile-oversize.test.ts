@@ -6,10 +6,9 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { type RecordingUpstream, startRecordingUpstream, startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, page, startHarness, SUBRESOURCE, type Harness } from '../proxy/support.js';
 import { exchange } from './hostile/raw-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from './hostile/recording-upstream.js';
 
 const KIB = 1024;
 

@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyHolder } from '../../src/policy/reload.js';
 import { signMessage } from '../../src/policy/minisign.js';
-import { makeKeyPair, makeSignedPolicy, policyWith, type SignedPolicyFixture, type TestKeyPair } from '../helpers/keys.js';
+import { makeKeyPair, makeSignedPolicy, policyWith, type SignedPolicyFixture, type TestKeyPair } from '../helpers/policies.js';
 
 const DEBOUNCE_MS = 40;
 /** Longer than the debounce: each step of a slow write is seen by a reload of its own. */

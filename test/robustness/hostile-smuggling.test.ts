@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../proxy/support.js';
 import { exchange } from './hostile/raw-client.js';
-import { startRecordingUpstream, type RecordingUpstream } from './hostile/recording-upstream.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../helpers/upstreams.js';
 
 let upstream: RecordingUpstream;
 let harness: Harness;

@@ -25,9 +25,9 @@ import { signMessage } from '../../src/policy/minisign.js';
 import { PolicyHolder } from '../../src/policy/reload.js';
 import { request } from 'undici';
 import { buildCliAsync } from '../helpers/cli.js';
-import { makeSignedPolicy, policyWith, type SignedPolicyFixture } from '../helpers/keys.js';
-import { startStorefront } from '../helpers/storefront.js';
-import { NAVIGATION, page, signedPolicy } from '../proxy/support.js';
+import { makeSignedPolicy, policyWith, signedPolicy, type SignedPolicyFixture } from '../helpers/policies.js';
+import { startStorefront } from '../helpers/upstreams.js';
+import { NAVIGATION, page, POLICY_YAML } from '../proxy/support.js';
 import { exitCodeOf, spawnServe, startServeChild } from './hostile/serve-child.js';
 import { Scrape } from '../observe/prom.js';
 
@@ -153,7 +153,7 @@ describe('full disk for the state dir', () => {
       '/checkout/tampered': { headers: [['content-type', 'text/html']], body: page('fake-payment-form.html') },
     });
     cleanups.push(() => storefront.close());
-    const policy = signedPolicy();
+    const policy = signedPolicy(POLICY_YAML);
     cleanups.push(async () => policy.remove());
     await mkdir(join(policy.stateDir, 'evidence'), { recursive: true });
     await symlink('/dev/full', join(policy.stateDir, 'evidence', 'current.ndjson'));
@@ -175,7 +175,7 @@ describe('full disk for the state dir', () => {
   });
 
   it('payguard serve whose state dir cannot hold the evidence log exits 2 with the path, not a stack trace', { timeout: 180_000 }, async () => {
-    const policy = signedPolicy();
+    const policy = signedPolicy(POLICY_YAML);
     cleanups.push(async () => policy.remove());
     await mkdir(policy.stateDir, { recursive: true });
     await writeFile(join(policy.stateDir, 'evidence'), 'a file where the evidence directory belongs');

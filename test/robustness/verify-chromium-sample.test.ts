@@ -20,7 +20,7 @@ import { describeFinding } from '../corpus/cases.js';
 import { probeCase, type BrowserObservation } from '../corpus/chromium-probe.js';
 import { corpusPolicy } from '../corpus/policy.js';
 import { launchChromium } from '../helpers/chromium.js';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 import { encoded, encodePage, foreignTarget } from './verify/mutators.js';
 import { demoPages, filePages, type SeedPage } from './verify/pages.js';
 import { PROPERTY_TIMEOUT_MS, propertyParameters } from './verify/run.js';

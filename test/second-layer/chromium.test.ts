@@ -8,7 +8,7 @@ import { request } from 'undici';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
 import { startHarness, type Harness } from '../proxy/support.js';
 import { ATTACKER, GATEWAY, SITE, startInternet, type Internet } from './internet.js';

@@ -8,7 +8,7 @@
  * API delivers to them over plain http, and they never leave the machine.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../helpers/upstreams.js';
 import { TOKENIZER_JS } from './world.js';
 
 export const SITE = 'http://shop.localhost';
@@ -57,10 +57,9 @@ export async function startInternet(payguardUrl: string): Promise<Internet> {
     res.writeHead(502, { 'content-type': 'text/plain' });
     res.end('no such host in the test network');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const proxyUrl = await listenOnLoopback(server);
   return Object.assign(internet, {
-    proxyUrl: `http://127.0.0.1:${port}`,
+    proxyUrl,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -11,7 +11,7 @@ import { compilePolicy } from '../../src/policy/compiled.js';
 import { cspValue } from '../../src/policy/csp.js';
 import { MAX_REPORT_BYTES } from '../../src/proxy/browser/report-collector.js';
 import { REPORT_RATE } from '../../src/proxy/browser/layer.js';
-import { startStorefront, type Storefront } from '../helpers/storefront.js';
+import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, startHarness, SUBRESOURCE, type Harness } from '../proxy/support.js';
 import { CHECKOUT_JS, fixture, policyYaml, sri, TAMPERED_CHECKOUT_JS, TOKENIZER_JS } from './world.js';

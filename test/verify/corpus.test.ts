@@ -12,7 +12,7 @@ import type { VerifiedDocument } from '../../src/verify/types.js';
 import { describeFinding, loadCorpus, matchesPattern, type CorpusCase, type FindingPattern } from '../corpus/cases.js';
 import { corpusPolicy } from '../corpus/policy.js';
 import { verifyCase } from '../corpus/run-verifier.js';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 
 const corpus = loadCorpus();
 

@@ -16,7 +16,7 @@ import { browserSawMore } from '../corpus/compare.js';
 import { corpusPolicy } from '../corpus/policy.js';
 import { verifyCase } from '../corpus/run-verifier.js';
 import { launchChromium } from '../helpers/chromium.js';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 
 /** Small by default: every run is a real page load on 2 shared cores. */
 const RUNS = Number(process.env.ORACLE_RUNS ?? 12);

@@ -20,7 +20,7 @@ import { browserSawMore, checkInstructions } from '../corpus/compare.js';
 import { corpusPolicy } from '../corpus/policy.js';
 import { verifyCase, type Outcome } from '../corpus/run-verifier.js';
 import { launchChromium } from '../helpers/chromium.js';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 
 /** ORACLE_ONLY=forms/f07 runs only the cases whose name contains it (the §14 checks are then skipped). */
 const ONLY = process.env.ORACLE_ONLY;

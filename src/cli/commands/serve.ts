@@ -33,12 +33,23 @@ Options (each also read from the environment variable shown; a flag wins):
                             30s; ms or s suffix, bare number = ms)
   --verify-timeout T        time limit of one verification (2s)         PAYGUARD_VERIFY_TIMEOUT
   --drain-timeout T         grace period on SIGTERM (10s)               PAYGUARD_DRAIN_TIMEOUT
+  --header-timeout T        a client's request line and headers must    PAYGUARD_HEADER_TIMEOUT
+                            arrive within T, else 408 and the connection is closed
+                            (10s; at least 100ms)
+  --request-timeout T       a client's whole request, body included,    PAYGUARD_REQUEST_TIMEOUT
+                            within T, else it is cut (60s; at least --header-timeout)
+  --keep-alive-timeout T    an idle client connection is closed after   PAYGUARD_KEEP_ALIVE_TIMEOUT
+                            T (5s); keep it above a load balancer's idle timeout
   --trusted-proxy ADDR      address or CIDR whose X-Forwarded-* and     PAYGUARD_TRUSTED_PROXIES
                             X-Request-Id are believed; repeat (env: comma-separated)
   --shadow-policy FILE      a signed candidate policy judged on every   PAYGUARD_SHADOW_POLICY
                             response, never enforced; disagreements are counted
-                            (payguard_shadow_disagreements_total) and logged
+                            (payguard_shadow_disagreements_total) and logged;
+                            it never delays an enforced page: under load some
+                            responses are skipped (payguard_shadow_skipped_total)
   -h, --help                show this help
+
+Every limit, its default and why: docs/limits.md.
 
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the policy, and so does a change to
 the policy or its signature file (a bad one is refused and the last good one stays in force).
@@ -57,6 +68,9 @@ export interface ServeConfig {
   readonly upstreamTimeoutMs: number;
   readonly verifyTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  readonly headerTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
   readonly trustedProxies: readonly string[];
   readonly shadowPolicyFile: string | undefined;
 }
@@ -118,6 +132,9 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     'upstream-timeout': { type: 'string' },
     'verify-timeout': { type: 'string' },
     'drain-timeout': { type: 'string' },
+    'header-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'keep-alive-timeout': { type: 'string' },
     'trusted-proxy': { type: 'string', multiple: true },
     'shadow-policy': { type: 'string' },
   }, false);
@@ -137,6 +154,11 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (err) {
     throw new UsageError(`--trusted-proxy: ${(err as Error).message}`);
   }
+  const clientTimeouts = parseClientTimeouts(
+    pick(values['header-timeout'], 'PAYGUARD_HEADER_TIMEOUT'),
+    pick(values['request-timeout'], 'PAYGUARD_REQUEST_TIMEOUT'),
+    pick(values['keep-alive-timeout'], 'PAYGUARD_KEEP_ALIVE_TIMEOUT'),
+  );
   return {
     upstream: parseUpstream(upstreamText),
     policyFile,
@@ -148,9 +170,36 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     upstreamTimeoutMs: parseDuration('--upstream-timeout', pick(values['upstream-timeout'], 'PAYGUARD_UPSTREAM_TIMEOUT'), DEFAULTS.upstreamTimeoutMs),
     verifyTimeoutMs: parseDuration('--verify-timeout', pick(values['verify-timeout'], 'PAYGUARD_VERIFY_TIMEOUT'), DEFAULTS.verifyTimeoutMs),
     drainTimeoutMs: parseDuration('--drain-timeout', pick(values['drain-timeout'], 'PAYGUARD_DRAIN_TIMEOUT'), DEFAULTS.drainTimeoutMs),
+    ...clientTimeouts,
     trustedProxies,
     shadowPolicyFile: pick(values['shadow-policy'], 'PAYGUARD_SHADOW_POLICY'),
   };
+}
+
+/** Below this a header timeout would cut real clients on a slow link, and its check would run every 10 ms. */
+const MIN_HEADER_TIMEOUT_MS = 100;
+
+/**
+ * The three limits on a client's connection. The request timeout counts from the request's first
+ * byte, headers included, so it cannot be shorter than the header timeout (Node refuses that too).
+ */
+function parseClientTimeouts(
+  headerText: string | undefined,
+  requestText: string | undefined,
+  keepAliveText: string | undefined,
+): Pick<ServeConfig, 'headerTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headerTimeoutMs = parseDuration('--header-timeout', headerText, DEFAULTS.headerTimeoutMs);
+  if (headerTimeoutMs < MIN_HEADER_TIMEOUT_MS) {
+    throw new UsageError(`--header-timeout: ${headerTimeoutMs} ms is below ${MIN_HEADER_TIMEOUT_MS}ms`);
+  }
+  const requestTimeoutMs = parseDuration('--request-timeout', requestText, DEFAULTS.requestTimeoutMs);
+  if (requestTimeoutMs < headerTimeoutMs) {
+    throw new UsageError(
+      `--request-timeout: ${requestTimeoutMs} ms is shorter than --header-timeout (${headerTimeoutMs} ms); the headers are part of the request`,
+    );
+  }
+  const keepAliveTimeoutMs = parseDuration('--keep-alive-timeout', keepAliveText, DEFAULTS.keepAliveTimeoutMs);
+  return { headerTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -2,6 +2,7 @@
  * What the second layer keeps for one running payguard: its counters, the per-client report rate
  * limit, and the hashes of scripts it served (for the browser's own view to be compared with).
  */
+import { LIMITS } from '../../limits.js';
 import type { CompiledPolicy, RouteMatch } from '../../policy/compiled.js';
 import type { HeaderList } from '../../verify/types.js';
 import { BrowserVantage } from './vantage.js';
@@ -18,17 +19,11 @@ export interface SecondLayer {
   readonly reportBudget: TokenBuckets;
 }
 
-/**
- * A page load can send a burst of reports (one per blocked request on `report-uri`, one per script
- * hash), so the bucket allows a burst; a sustained flood from one address is refused (429).
- */
-export const REPORT_RATE = { burst: 120, perSecond: 2, clients: 10_000 } as const;
+/** Reports accepted per client address; past it 429 (limits.ts has the figures and why). */
+export const REPORT_RATE = LIMITS.reportRate;
 
-/**
- * The collector's total: far above what a shop's real visitors send (a report per blocked request
- * of a tampered page), low enough that a flood costs at most 200 log lines a second, not the proxy.
- */
-export const REPORT_BUDGET = { burst: 2_000, perSecond: 200, clients: 1 } as const;
+/** Reports accepted from all clients together; past it 429 (limits.ts). */
+export const REPORT_BUDGET = LIMITS.reportBudget;
 
 export function createSecondLayer(metrics: MetricsWithRegistry): SecondLayer {
   return {

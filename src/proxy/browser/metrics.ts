@@ -5,6 +5,7 @@
  * come from the policy, origins are capped: src/observe/labels.ts).
  */
 import { Counter, Registry } from 'prom-client';
+import { LIMITS } from '../../limits.js';
 import { LabelCap, originOf } from '../../observe/labels.js';
 import type { ProxyMetrics } from '../ports.js';
 
@@ -25,9 +26,6 @@ export type MetricsWithRegistry = ProxyMetrics & {
   recordCspReport?(directive: string, blockedOrigin: string | undefined): void;
 };
 
-const MAX_ROUTE_LABELS = 256;
-const MAX_ORIGIN_LABELS = 50;
-
 export function createSecondLayerMetrics(metrics: MetricsWithRegistry): SecondLayerMetrics {
   const registry = metrics.registry instanceof Registry ? metrics.registry : new Registry();
   const drift = new Counter({
@@ -42,8 +40,8 @@ export function createSecondLayerMetrics(metrics: MetricsWithRegistry): SecondLa
     labelNames: ['against', 'origin'] as const,
     registers: [registry],
   });
-  const routes = new LabelCap(MAX_ROUTE_LABELS);
-  const origins = new LabelCap(MAX_ORIGIN_LABELS);
+  const routes = new LabelCap(LIMITS.metricRouteLabels);
+  const origins = new LabelCap(LIMITS.metricOriginLabels);
   return {
     recordCspReport(directive, blockedUrl) {
       metrics.recordCspReport?.(directive, blockedUrl);

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { LIMITS } from '../../limits.js';
 import { originOf } from '../../observe/labels.js';
 import type { RequestFacts } from '../http/facts.js';
 import type { TrustedProxies } from '../http/forwarded.js';
@@ -23,8 +24,8 @@ export interface ReportServices extends FailSafeServices {
   readonly listenerFaults?: ListenerFaults | undefined;
 }
 
-/** A legacy report is about 1 KiB; a Reporting API batch of a busy page a few dozen. */
-export const MAX_REPORT_BYTES = 64 * 1024;
+/** A larger report body is refused (413) unread (limits.ts). */
+export const MAX_REPORT_BYTES = LIMITS.maxReportBytes;
 
 export function answerCspReport(ctx: ReportServices, req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void {
   const layer = ctx.secondLayer;

@@ -8,16 +8,14 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { LIMITS } from '../../limits.js';
 import { matchAllow } from '../../policy/allow.js';
 import type { Policy } from '../../policy/model.js';
-
-/** How many distinct script URLs payguard remembers the served hash of. */
-const SERVED_URLS = 2_000;
 
 export type VantageOutcome = 'agrees' | 'differs-from-served' | 'differs-from-policy' | 'unknown';
 
 export class BrowserVantage {
-  readonly #served = new LRUCache<string, Set<string>>({ max: SERVED_URLS });
+  readonly #served = new LRUCache<string, Set<string>>({ max: LIMITS.servedScriptUrls });
 
   /** Records the sha256 (as a CSP hash source) of a script body payguard served at this public URL. */
   served(url: string, body: Uint8Array): string {

@@ -13,14 +13,15 @@
  * protected route that is a block, never a page served unverified.
  */
 import { VerifyRefusal } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 
 /**
- * What an admitted request is counted for before its body is read. With the default budget (8 MiB,
- * index.ts) that admits up to 128 requests waiting on the upstream at once: as many as the
- * upstream pool has connections (upstream.ts), so a storefront slow to answer is not throttled
- * more than it already was, while pages that have arrived count for their real size.
+ * What an admitted request is counted for before its body is read (limits.ts). With the default
+ * budget that admits as many requests waiting on the upstream as the upstream pool has connections,
+ * so a storefront slow to answer is not throttled more than it already was, while pages that have
+ * arrived count for their real size.
  */
-const RESERVED_BYTES = 64 * 1024;
+const RESERVED_BYTES = LIMITS.inspectionReservationBytes;
 
 export interface InspectionTicket {
   /** The bytes this request holds now (raw plus decoded body); replaces the previous figure. */

@@ -6,6 +6,7 @@
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { VerifyRefusal } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import type { HeaderList } from '../../verify/types.js';
 import { headerTokens } from '../http/header-list.js';
 
@@ -47,9 +48,6 @@ export function upstreamAcceptEncoding(clientValues: readonly string[]): string 
   return chosen.length > 0 ? chosen.join(', ') : 'identity';
 }
 
-/** A stack deeper than this is refused: nothing legitimate needs it, and Chromium has no limit to mirror (whatwg/fetch#1933). */
-export const MAX_CODINGS = 2;
-
 /** The codings of a response in the order they were applied, `identity` dropped; across all lines. */
 export function contentCodings(headers: HeaderList): string[] {
   return headerTokens(headers, 'content-encoding').filter((c) => c !== 'identity');
@@ -57,8 +55,8 @@ export function contentCodings(headers: HeaderList): string[] {
 
 /** Throws VerifyRefusal('unsupported-content-coding') before any byte is read when the stack cannot be decoded. */
 export function checkDecodable(codings: readonly string[]): void {
-  if (codings.length > MAX_CODINGS) {
-    throw new VerifyRefusal('unsupported-content-coding', `${codings.length} stacked content codings (at most ${MAX_CODINGS})`);
+  if (codings.length > LIMITS.maxContentCodings) {
+    throw new VerifyRefusal('unsupported-content-coding', `${codings.length} stacked content codings (at most ${LIMITS.maxContentCodings})`);
   }
   for (const coding of codings) {
     if (!decoderFor(coding)) throw new VerifyRefusal('unsupported-content-coding', `content coding "${coding}"`);

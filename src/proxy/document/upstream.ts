@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import { VerifyRefusal } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import type { RefusalReason } from '../../reasons.js';
 import type { HeaderList } from '../../verify/types.js';
 import { upstreamAcceptEncoding } from './content-coding.js';
@@ -15,12 +16,12 @@ import { hopByHopNames } from '../http/hop-by-hop.js';
 
 export function createUpstreamPool(upstream: URL, timeoutMs: number): Pool {
   return new Pool(upstream.origin, {
-    connections: 128,
+    connections: LIMITS.upstreamConnections,
     connectTimeout: timeoutMs,
     headersTimeout: timeoutMs,
     // Between body chunks, not for the whole body: a large page that keeps flowing is not "slow".
     bodyTimeout: timeoutMs,
-    keepAliveTimeout: 4_000,
+    keepAliveTimeout: LIMITS.upstreamKeepAliveMs,
     // llhttp in strict mode (the default): a malformed response is an error, never guessed at (H-05).
   });
 }

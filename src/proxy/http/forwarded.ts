@@ -6,6 +6,7 @@
 import { BlockList, isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { LIMITS } from '../../limits.js';
 import { redactText } from '../../observe/redact.js';
 
 export class TrustedProxies {
@@ -47,7 +48,7 @@ export interface ClientIdentity {
 }
 
 // Request ids end up in HTML and log lines: a conservative alphabet, bounded length.
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const REQUEST_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${LIMITS.maxRequestIdLength}}$`);
 
 /**
  * A fresh request id that survives the log intact. The log's last guard (observe/redact.ts) replaces

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { listenOn } from '../../listen.js';
-import type { ListenAddress } from '../options.js';
+import type { ListenAddress } from '../../listen.js';
 import { requestFacts, type RequestFacts } from './facts.js';
 import { newRequestId, type TrustedProxies } from './forwarded.js';
 import { guarded, type ListenerFaults } from './listener-guard.js';
@@ -27,7 +27,7 @@ export interface RequestHandlers {
   /** The last resort for a request whose handler failed (verdict/fail-safe.ts). */
   onFailure(res: ServerResponse, facts: RequestFacts, err: unknown): void;
   /** An upgrade whose handler failed: logged and counted, the socket cut. */
-  onUpgradeFailure(socket: Duplex, facts: RequestFacts | undefined, err: unknown): void;
+  onUpgradeFailure(socket: Duplex, facts: RequestFacts, err: unknown): void;
 }
 
 /** The HTTP server's own limits (limits.ts): how long a client may take, and how often that is checked. */

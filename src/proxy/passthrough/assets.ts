@@ -9,6 +9,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { VerifyRefusal } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import { extractMimeType, verifyHeaders } from '../../verify/index.js';
 import type { HeaderList } from '../../verify/types.js';
 import { classifyResponse } from '../document/type.js';
@@ -50,7 +51,7 @@ export function createSubresourceProxy(ctx: AssetServices): SubresourceProxy {
   // As many idle connections kept as may be busy: with fewer, every burst above maxFreeSockets
   // closes upstream connections that the next burst reopens (asset rows at 256 connections ran
   // at 0.4× the pass-through with 64; docs/bench.md).
-  const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256 });
+  const agent = new Agent({ keepAlive: true, maxSockets: LIMITS.assetSockets, maxFreeSockets: LIMITS.assetSockets });
   const proxy = createProxyServer({ target: ctx.upstream.href, agent, xfwd: true, ws: true, proxyTimeout: ctx.upstreamTimeoutMs });
   const factsOf = new WeakMap<IncomingMessage, RequestFacts>();
   const timedOut = new WeakSet<IncomingMessage>();

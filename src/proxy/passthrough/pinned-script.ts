@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Pool } from 'undici';
 import { VerifyRefusal } from '../../errors.js';
+import { LIMITS } from '../../limits.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import type { AllowEntry } from '../../policy/model.js';
 import type { ReasonCode } from '../../reasons.js';
@@ -37,9 +38,6 @@ export interface PinnedScriptServices extends DecisionRecorder {
   readonly policy: PolicySource;
   readonly secondLayer: SecondLayer;
 }
-
-/** Scripts are small; a pinned script above this is refused rather than held in memory. */
-export const MAX_PINNED_SCRIPT_BYTES = 4 * 1024 * 1024;
 
 /** Why a request takes the pinned path: the policy entry pinning it, and whether it is a service worker's. */
 export interface PinnedScript {
@@ -164,7 +162,8 @@ async function requestScript(ctx: PinnedScriptServices, req: IncomingMessage, fa
 async function readScript(ctx: PinnedScriptServices, body: Readable, headers: HeaderList): Promise<{ raw: Buffer; decoded: Buffer }> {
   let read;
   try {
-    read = await readCapped(body, MAX_PINNED_SCRIPT_BYTES);
+    // Scripts are small; a pinned script above the cap is refused rather than held in memory.
+    read = await readCapped(body, LIMITS.maxPinnedScriptBytes);
   } catch (err) {
     throw upstreamFailure(ctx, err);
   }
@@ -173,7 +172,7 @@ async function readScript(ctx: PinnedScriptServices, body: Readable, headers: He
   try {
     const codings = contentCodings(headers);
     checkDecodable(codings);
-    return { raw, decoded: await decodeBody(raw, codings, MAX_PINNED_SCRIPT_BYTES) };
+    return { raw, decoded: await decodeBody(raw, codings, LIMITS.maxPinnedScriptBytes) };
   } catch (err) {
     if (err instanceof VerifyRefusal) throw new ScriptRefused(err.reason, undefined);
     throw err;

@@ -4,6 +4,7 @@
  * sent; never a crash, and never a page served as if it had been verified.
  */
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { VerifyRefusal } from '../../errors.js';
 import { clientWentAway } from '../http/client-gone.js';
 import type { RequestFacts } from '../http/facts.js';
@@ -32,6 +33,15 @@ export function failSafe(services: FailSafeServices, res: ServerResponse, facts:
   const decision = decide(match.mode, { kind: 'refused', refusal, headerViolations: [] });
   recordDecision(services, facts, match.label, decision);
   if (decision.action === 'block') sendBlockPage(res, decision.status, facts.client.requestId, facts.method === 'HEAD');
+}
+
+/** A WebSocket upgrade whose handler failed: there is no response to send a block page on, so the socket is cut. */
+export function failSafeUpgrade(services: FailSafeServices, socket: Duplex, facts: RequestFacts, err: unknown): void {
+  services.logger.error('upgrade-failed', err, { requestId: facts.client.requestId, method: facts.method, path: facts.path });
+  const match = routeOrUnmatched(services, facts);
+  const refusal = new VerifyRefusal('internal-error', err instanceof Error ? err.message : String(err), { cause: err });
+  recordDecision(services, facts, match.label, decide(match.mode, { kind: 'refused', refusal, headerViolations: [] }));
+  socket.destroy();
 }
 
 /** The route of the failed request; "unmatched" only if even that cannot be had (no policy in force). */

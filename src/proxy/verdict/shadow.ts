@@ -2,6 +2,12 @@
  * Shadow policy: every inspected response is also judged under a candidate policy, which is never
  * enforced. Where the two verdicts differ, payguard counts and logs it, so a release can canary
  * its new policy on real traffic before switching. The client always gets the enforced verdict.
+ *
+ * The shadow has its own budget so that it cannot slow the enforced path either: a document's second
+ * verification runs only on a worker that is idle while no enforced page waits, at most
+ * LIMITS.shadowVerificationsInFlight at once, and is otherwise skipped, not queued (the safety
+ * argument is at VerifyPool.inspectInShadow). A skip is counted
+ * (`payguard_shadow_skipped_total{reason}`), not logged: under load it happens on most responses.
  */
 import { VerifyRefusal } from '../../errors.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
@@ -12,15 +18,18 @@ import type { Finding, HeaderList } from '../../verify/types.js';
 import type { RequestFacts } from '../http/facts.js';
 import { publicUrl } from '../http/request-kind.js';
 import type { PolicySource, ProxyLogger, ResponseVerdict } from '../ports.js';
-import type { VerifyPool } from '../workers/pool.js';
+import { SHADOW_SKIP_REASONS, type ShadowSkipReason, type VerifyPool } from '../workers/pool.js';
 import { decide, violationReason, type Decision, type Inspection } from './decide.js';
 
 export type ShadowDirection = 'stricter' | 'looser';
+export { SHADOW_SKIP_REASONS, type ShadowSkipReason };
 
 export interface ShadowPolicy {
   readonly policy: PolicySource;
   /** Counts `payguard_shadow_disagreements_total{route,direction}`. */
   recordDisagreement(route: string, direction: ShadowDirection): void;
+  /** Counts `payguard_shadow_skipped_total{reason}`: a response not judged in shadow, for want of a worker. */
+  recordSkipped(reason: ShadowSkipReason): void;
 }
 
 /** What the enforced path saw, for judging it again. `decoded` only for a verified document. */
@@ -28,6 +37,12 @@ export interface ShadowInput {
   readonly headers: HeaderList;
   readonly inspection: Inspection;
   readonly decoded: Buffer | undefined;
+}
+
+/** A document the candidate did not judge: no worker was free for the shadow lane. */
+interface Skipped {
+  readonly kind: 'skipped';
+  readonly reason: ShadowSkipReason;
 }
 
 /** How harsh a verdict is to the response: a disagreement's direction. */
@@ -56,6 +71,10 @@ export class ShadowJudge {
       const mode = candidate.compiled.route(facts.path).mode;
       // The candidate may name another public site: URLs resolve against its own.
       const inspection = await this.#inspectAgain(candidate.compiled, mode, publicUrl(candidate.policy.site, facts.target), input);
+      if (inspection.kind === 'skipped') {
+        this.#shadow.recordSkipped(inspection.reason);
+        return;
+      }
       const decision = decide(mode, inspection);
       if (SEVERITY[decision.verdict] === SEVERITY[enforced.verdict]) return;
       const direction: ShadowDirection = SEVERITY[decision.verdict] > SEVERITY[enforced.verdict] ? 'stricter' : 'looser';
@@ -76,7 +95,7 @@ export class ShadowJudge {
     }
   }
 
-  async #inspectAgain(compiled: CompiledPolicy, mode: RouteMode, url: string, input: ShadowInput): Promise<Inspection> {
+  async #inspectAgain(compiled: CompiledPolicy, mode: RouteMode, url: string, input: ShadowInput): Promise<Inspection | Skipped> {
     let headerViolations: readonly Finding[];
     try {
       headerViolations = verifyHeaders(input.headers, url, compiled.policy).filter((f) => !f.allowed);
@@ -90,7 +109,10 @@ export class ShadowJudge {
     try {
       const headers = input.headers.filter(([name]) => name === 'content-type');
       const rewrite = mode === 'rewrite' && headerViolations.length === 0;
-      const reply = await this.#verifyPool.inspect({ policy: compiled, bytes: input.decoded, url, headers, mode, rewrite, sinkPath: SINK_PATH });
+      // Started now or never (the shadow lane of the pool): this is what keeps the shadow off the enforced path.
+      const attempt = this.#verifyPool.inspectInShadow({ policy: compiled, bytes: input.decoded, url, headers, mode, rewrite, sinkPath: SINK_PATH });
+      if (!attempt.started) return { kind: 'skipped', reason: attempt.reason };
+      const reply = await attempt.reply;
       return { kind: 'document', verified: reply.verified, rewritten: reply.rewritten, headerViolations };
     } catch (err) {
       if (err instanceof VerifyRefusal) return { kind: 'refused', refusal: err, headerViolations };

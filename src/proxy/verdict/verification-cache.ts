@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { LIMITS } from '../../limits.js';
 import type { RouteMode } from '../../policy/model.js';
 import type { HeaderList } from '../../verify/types.js';
 import type { InspectSuccess } from '../workers/pool.js';
@@ -31,7 +32,7 @@ export interface VerificationKeyParts {
 }
 
 /** Per-entry overhead counted on top of the rewritten bytes (findings, key, bookkeeping). */
-const ENTRY_OVERHEAD = 4096;
+const ENTRY_OVERHEAD = LIMITS.verificationCacheEntryOverheadBytes;
 
 export class VerificationCache {
   readonly #entries: LRUCache<string, InspectSuccess> | undefined;

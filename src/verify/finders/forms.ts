@@ -4,7 +4,7 @@
  * and unclosed forms make "the form around the card field" the wrong question (F-05..F-08), and
  * method=dialog does not exempt a form whose submitter carries formmethod (F-12).
  */
-import { judgeUrl, resolveUrl, type Verdict } from '../judge.js';
+import { judgeUrl, resolveUrl, type Judgement } from '../judge.js';
 import { SINK_PLACEHOLDER, type Finder, type Scan, type Visit } from '../scan.js';
 import { insertAfterTagName, replaceAttribute } from '../edits.js';
 import { attribute, stripHtmlWhitespace, type Attribute } from '../tree.js';
@@ -43,7 +43,7 @@ function readings(raw: string): Reading[] {
   return stripHtmlWhitespace(raw) === '' ? ['base', 'document'] : ['base'];
 }
 
-function judgeFormTarget(scan: Scan, raw: string, base: string, reading: Reading): Verdict {
+function judgeFormTarget(scan: Scan, raw: string, base: string, reading: Reading): Judgement {
   const { policy, mode, documentUrl } = scan.options;
   const url = reading === 'document' ? resolveUrl(documentUrl, documentUrl) : resolveUrl(raw, base);
   return judgeUrl(policy, mode, 'form', url, raw, 'foreign-form-action');

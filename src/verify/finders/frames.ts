@@ -8,7 +8,6 @@ import { judgeUrl, resolveUrl } from '../judge.js';
 import { removeAttribute, replaceAttribute } from '../edits.js';
 import { MAX_SRCDOC_NESTING, type Finder, type Scan, type Sighting, type Visit } from '../scan.js';
 import { attribute, attributeName, stripHtmlWhitespace, type Attribute } from '../tree.js';
-import { scanDocumentText } from '../scan-document.js';
 
 export const frame: Finder = (visit, scan) => {
   const src = attribute(visit.element, 'src');
@@ -34,7 +33,7 @@ function verifySrcdoc(visit: Visit, scan: Scan, srcdoc: Attribute): void {
   const { line, col } = scan.position(range?.start);
   const edits = removeAttribute(scan.source, visit.element, srcdoc);
   scan.defer((base): Sighting[] => {
-    const inner = scanDocumentText(srcdoc.value, { ...scan.options, documentUrl: 'about:srcdoc', fallbackBase: base, nesting });
+    const inner = scan.scanNested(srcdoc.value, { ...scan.options, documentUrl: 'about:srcdoc', fallbackBase: base, nesting });
     // The inner document's offsets are into the decoded attribute value; for the rewriter and for
     // people the place is the srcdoc attribute itself, whose removal neutralises all of it.
     return inner.map(({ finding }) => ({

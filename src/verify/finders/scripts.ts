@@ -3,7 +3,7 @@
  * executable type, inline script text by CSP hash, import maps (every address), speculation
  * rules (every listed URL), and data blocks checked to be data.
  */
-import { judgeInline, judgeUrl, resolveUrl, type Verdict } from '../judge.js';
+import { judgeInline, judgeUrl, resolveUrl, type Judgement } from '../judge.js';
 import { makeScriptInert, removeAttribute } from '../edits.js';
 import type { Finder, Scan, Visit } from '../scan.js';
 import { scriptKind } from '../script-type.js';
@@ -51,7 +51,7 @@ function sourceAttributes(visit: Visit): Attribute[] {
   return found;
 }
 
-function judgeScriptUrl(scan: Scan, raw: string, base: string): Verdict {
+function judgeScriptUrl(scan: Scan, raw: string, base: string): Judgement {
   return judgeUrl(scan.policy, scan.mode, 'script', resolveUrl(raw, base), raw, 'foreign-script');
 }
 
@@ -80,8 +80,8 @@ function checkImportMap(visit: Visit, scan: Scan, text: string, inert: ReturnTyp
   }
   for (const address of addresses) {
     scan.reportElement(visit, { kind: 'import-map', list: 'script', raw: address }, (base) => {
-      const verdict = judgeUrl(scan.policy, scan.mode, 'script', resolveUrl(address, base), address, 'import-map');
-      return verdict.allowed || verdict.reason === 'javascript-url' ? verdict : { ...verdict, reason: 'import-map' };
+      const judgement = judgeUrl(scan.policy, scan.mode, 'script', resolveUrl(address, base), address, 'import-map');
+      return judgement.allowed || judgement.reason === 'javascript-url' ? judgement : { ...judgement, reason: 'import-map' };
     }, inert);
   }
 }
@@ -101,8 +101,8 @@ function checkSpeculationRules(visit: Visit, scan: Scan, text: string, inert: Re
   }
   for (const url of urls) {
     scan.reportElement(visit, { kind: 'speculation-rules', list: 'navigate', raw: url }, (base) => {
-      const verdict = judgeUrl(scan.policy, scan.mode, 'navigate', resolveUrl(url, base), url, 'speculation-rules');
-      return verdict;
+      const judgement = judgeUrl(scan.policy, scan.mode, 'navigate', resolveUrl(url, base), url, 'speculation-rules');
+      return judgement;
     }, inert);
   }
 }

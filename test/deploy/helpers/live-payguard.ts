@@ -6,10 +6,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../helpers/upstreams.js';
 import { asRecord, readRepoYaml, repoPath } from './repo.js';
 
 const run = promisify(execFile);
@@ -32,19 +32,6 @@ export interface LivePayguard {
   readonly storefront: RunningProcess;
   /** Stops whatever still runs and removes the temporary directory. */
   cleanup(): Promise<void>;
-}
-
-/** A port free right now on 127.0.0.1 (the OS picks it; closed again before use). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 function startCli(args: string[], env: Record<string, string> = {}): RunningProcess {

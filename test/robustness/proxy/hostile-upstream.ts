@@ -4,6 +4,7 @@
  * its plan in `X-Fuzz-Case`; the plan's bytes are written on the schedule it gives.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from '../../helpers/upstreams.js';
 import { renderResponse, type ResponsePlan } from './response-plan.js';
 
 export const CASE_HEADER = 'x-fuzz-case';
@@ -40,10 +41,9 @@ export async function startHostileUpstream(): Promise<HostileUpstream> {
       return plans.get(id);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const origin = await listenOnLoopback(server);
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin,
     plan: (id, plan) => void plans.set(id, plan),
     arrivals: (id) => arrivals.get(id) ?? 0,
     settled: async (id) => void (await Promise.all(exchanges.get(id) ?? [])),

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../helpers/cli.js';
-import { signedPolicy, type SignedPolicy } from '../../proxy/support.js';
+import { signedPolicy, type SignedPolicy } from '../../helpers/policies.js';
 
 export const FUZZ_POLICY_YAML = readFileSync(new URL('./pages/policy.yaml', import.meta.url), 'utf8');
 

@@ -26,7 +26,7 @@ export interface Located {
 
 export type SourceFormat = 'yaml' | 'json';
 
-export class PolicySource {
+export class PolicyText {
   private constructor(
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
@@ -34,7 +34,7 @@ export class PolicySource {
     readonly syntaxProblems: readonly SourceProblem[],
   ) {}
 
-  static parse(text: string, format: SourceFormat): PolicySource {
+  static parse(text: string, format: SourceFormat): PolicyText {
     const lines = new LineCounter();
     const jsonProblem = format === 'json' ? findJsonSyntaxError(text) : undefined;
     // uniqueKeys: a duplicated key is an error, never "last one wins" (a second `why:` or a second
@@ -46,7 +46,7 @@ export class PolicySource {
       version: '1.2',
       schema: format === 'json' ? 'json' : 'core',
     });
-    const source = new PolicySource(doc, lines, []);
+    const source = new PolicyText(doc, lines, []);
     const problems: SourceProblem[] = [];
     if (jsonProblem) {
       problems.push({ path: source.pathAt(jsonProblem.offset), offset: jsonProblem.offset, message: `invalid JSON: ${jsonProblem.message}` });
@@ -57,7 +57,7 @@ export class PolicySource {
       const what = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : `invalid ${format === 'json' ? 'JSON' : 'YAML'}`;
       problems.push({ path: source.pathAt(offset), offset, message: `${what}: ${firstLine(err.message)}` });
     }
-    return new PolicySource(doc, lines, problems);
+    return new PolicyText(doc, lines, problems);
   }
 
   /** The parsed data as plain JavaScript values (only meaningful without syntax problems). */
