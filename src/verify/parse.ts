@@ -1,15 +1,24 @@
 /**
- * One parse5 parse, plus the compensation for parse5's relaxed-<select> gap (docs/vectors.md P-01,
- * P-02). parse5 8.1.1 still drops every start tag inside <select> except option/optgroup/hr/script/
- * template (and input/keygen/textarea/select, which close it). Chromium (since 134/135) and the
- * HTML Standard (whatwg/html#10548) parse them "in body", so those elements are live.
+ * One parse5 parse, plus re-parses for the start tags the tree builder drops but Chromium still
+ * acts on. Two containers make the tree builder drop start tags:
  *
- * The cheap, precise trigger: a Parser subclass notices a start tag that the select insertion
- * modes would drop. Only then is a copy of the text parsed again with every `<select`/`</select`
- * tag renamed to `<pg-sel`/`</pg-sel` (same length, so every offset still points into the
- * original text): an ordinary element, inside which everything parses "in body". That copy's
- * findings are unioned with the tree's. A token (SAX) pass would not do: it misses
- * `<select><svg></p><style><a id="</style><img src=1 onerror=…>">` (P-02), the second tree does not.
+ * - `<select>` (docs/vectors.md P-01, P-02). parse5 8.1.1 still drops every start tag inside
+ *   <select> except option/optgroup/hr/script/template (and input/keygen/textarea/select, which
+ *   close it). Chromium (since 134/135) and the HTML Standard (whatwg/html#10548) parse them
+ *   "in body", so those elements are live.
+ * - `<frameset>`. The "in frameset" and "after frameset" modes (HTML §13.2.6.4.20-22) ignore every
+ *   start tag but frame, frameset and noframes, in Chromium as in parse5; but Chromium's
+ *   speculative preload scanner reads tokens, not the tree, and fetches a
+ *   `<link rel=modulepreload>` (or an image, a stylesheet, a `<base>`) that the tree never holds
+ *   (docs/vectors.md P-12).
+ *
+ * The cheap, precise trigger: a Parser subclass notices a start tag that one of those modes drops.
+ * Only then is a copy of the text parsed again with every `<select`/`</select` and
+ * `<frameset`/`</frameset` tag renamed to an unknown name of the same length (so every offset
+ * still points into the original text): an ordinary element, inside which everything parses
+ * "in body". That copy's findings are unioned with the tree's. A token (SAX) pass would not do:
+ * it misses `<select><svg></p><style><a id="</style><img src=1 onerror=…>">` (P-02), the second
+ * tree does not.
  */
 import { Parser, Tokenizer, type DefaultTreeAdapterMap, type DefaultTreeAdapterTypes, type ParserOptions, type Token } from 'parse5';
 
@@ -17,13 +26,25 @@ type Document = DefaultTreeAdapterTypes.Document;
 type DocumentFragment = DefaultTreeAdapterTypes.DocumentFragment;
 type Element = DefaultTreeAdapterTypes.Element;
 
-/** parse5's InsertionMode.IN_SELECT and IN_SELECT_IN_TABLE (a const enum in its typings). */
+/** parse5's InsertionMode values (a const enum in its typings). */
 const IN_SELECT = 15;
 const IN_SELECT_IN_TABLE = 16;
+const IN_FRAMESET = 19;
+const AFTER_FRAMESET = 20;
+const AFTER_AFTER_FRAMESET = 22;
 
 /** Start tags the legacy select insertion modes handle themselves (HTML before #10548). */
 const LEGACY_SELECT_TAGS: ReadonlySet<string> = new Set([
   'option', 'optgroup', 'hr', 'script', 'template', 'input', 'keygen', 'textarea', 'select', 'html',
+]);
+
+/** Start tags the frameset insertion modes keep (HTML §13.2.6.4.20-22); every other one is dropped. */
+const FRAMESET_TAGS: ReadonlySet<string> = new Set(['frameset', 'frame', 'noframes', 'html']);
+
+/** The containers whose insertion modes drop start tags, and the same-length ordinary names they take in a re-parse. */
+const RENAMED_CONTAINERS: ReadonlyMap<string, string> = new Map([
+  ['select', 'pg-sel'],
+  ['frameset', 'pg-frset'],
 ]);
 
 /** Renaming passes are bounded: each pass can only reveal select tags the previous one hid. */
@@ -50,11 +71,11 @@ class TagStartTokenizer extends Tokenizer {
   }
 }
 
-class SelectAwareParser extends Parser<DefaultTreeAdapterMap> {
-  /** A start tag Chromium would keep inside a select was dropped by parse5. */
-  droppedInSelect = false;
-  /** Source offsets of `<select` and `</select` tags the tokenizer emitted. */
-  readonly selectTagOffsets: number[] = [];
+class DropAwareParser extends Parser<DefaultTreeAdapterMap> {
+  /** The containers (`select`, `frameset`) in which parse5's tree builder dropped a start tag Chromium acts on. */
+  readonly droppedIn = new Set<string>();
+  /** Source offsets of the `<select`, `</select`, `<frameset` and `</frameset` tags the tokenizer emitted. */
+  readonly containerTagOffsets: number[] = [];
   private tagStarts: WeakMap<object, number> = new WeakMap();
   private readonly tagStartTokenizer: TagStartTokenizer;
 
@@ -75,18 +96,23 @@ class SelectAwareParser extends Parser<DefaultTreeAdapterMap> {
     const tagStart = this.tagStartTokenizer.lastTagStart;
     // parse5 hands the token's attribute array to the element it creates (clones included).
     this.tagStarts.set(token.attrs, tagStart);
-    if (token.tagName === 'select') this.selectTagOffsets.push(tagStart);
-    const mode = this.insertionMode as number;
-    if ((mode === IN_SELECT || mode === IN_SELECT_IN_TABLE) && !LEGACY_SELECT_TAGS.has(token.tagName)) {
-      this.droppedInSelect = true;
-    }
+    if (RENAMED_CONTAINERS.has(token.tagName)) this.containerTagOffsets.push(tagStart);
+    const container = droppingContainer(this.insertionMode as number, token.tagName);
+    if (container !== undefined) this.droppedIn.add(container);
     super.onStartTag(token);
   }
 
   override onEndTag(token: Token.TagToken): void {
-    if (token.tagName === 'select') this.selectTagOffsets.push(this.tagStartTokenizer.lastTagStart);
+    if (RENAMED_CONTAINERS.has(token.tagName)) this.containerTagOffsets.push(this.tagStartTokenizer.lastTagStart);
     super.onEndTag(token);
   }
+}
+
+/** The container whose insertion mode drops this start tag, if it is dropped. */
+function droppingContainer(mode: number, tagName: string): 'select' | 'frameset' | undefined {
+  if (mode === IN_SELECT || mode === IN_SELECT_IN_TABLE) return LEGACY_SELECT_TAGS.has(tagName) ? undefined : 'select';
+  if (mode === IN_FRAMESET || mode === AFTER_FRAMESET || mode === AFTER_AFTER_FRAMESET) return FRAMESET_TAGS.has(tagName) ? undefined : 'frameset';
+  return undefined;
 }
 
 // No sourceCodeLocationInfo: it nearly doubles parse5's time; SourceText finds positions instead.
@@ -94,28 +120,32 @@ const OPTIONS = { scriptingEnabled: true } as const;
 
 export interface ParsedHtml {
   readonly document: Document;
-  /** Re-parses with <select> made ordinary; empty unless parse5 dropped something inside a select. */
-  readonly relaxedSelect: readonly Document[];
+  /** Re-parses with <select> and <frameset> made ordinary; empty unless parse5 dropped a start tag in one. */
+  readonly relaxed: readonly Document[];
+  /** The finding context of what only the re-parses hold: the containers that dropped tags (`select`, `frameset`, `select frameset`). */
+  readonly relaxedContext: string;
 }
 
 /** Parses `text`; tag start offsets go into `tagStarts` (see SourceText). */
 export function parseHtml(text: string, tagStarts: WeakMap<object, number>): ParsedHtml {
-  let parser = new SelectAwareParser(OPTIONS).recordTagStarts(tagStarts, 0);
+  let parser = new DropAwareParser(OPTIONS).recordTagStarts(tagStarts, 0);
   parser.tokenizer.write(text, true);
   const document = parser.document;
-  const relaxedSelect: Document[] = [];
+  const relaxed: Document[] = [];
+  const droppedIn = new Set(parser.droppedIn);
   let source = text;
   const renamed = new Set<number>();
-  for (let pass = 0; pass < MAX_RELAXED_PASSES && parser.droppedInSelect; pass++) {
-    const fresh = parser.selectTagOffsets.filter((offset) => !renamed.has(offset));
+  for (let pass = 0; pass < MAX_RELAXED_PASSES && parser.droppedIn.size > 0; pass++) {
+    const fresh = parser.containerTagOffsets.filter((offset) => !renamed.has(offset));
     if (fresh.length === 0) break;
-    source = renameSelectTags(source, fresh);
+    source = renameContainerTags(source, fresh);
     for (const offset of fresh) renamed.add(offset);
-    parser = new SelectAwareParser(OPTIONS).recordTagStarts(tagStarts, 0);
+    parser = new DropAwareParser(OPTIONS).recordTagStarts(tagStarts, 0);
     parser.tokenizer.write(source, true);
-    relaxedSelect.push(parser.document);
+    relaxed.push(parser.document);
+    for (const container of parser.droppedIn) droppedIn.add(container);
   }
-  return { document, relaxedSelect };
+  return { document, relaxed, relaxedContext: [...droppedIn].sort().join(' ') };
 }
 
 /**
@@ -126,21 +156,29 @@ export function parseHtml(text: string, tagStarts: WeakMap<object, number>): Par
  * re-processed into the body, live, anyway). `delta` is where `source` starts in the document.
  */
 export function parseNoscriptContent(source: string, tagStarts: WeakMap<object, number>, delta: number): DocumentFragment {
-  const parser = SelectAwareParser.getFragmentParser<DefaultTreeAdapterMap>(null, { scriptingEnabled: false });
-  (parser as SelectAwareParser).recordTagStarts(tagStarts, delta);
+  const parser = DropAwareParser.getFragmentParser<DefaultTreeAdapterMap>(null, { scriptingEnabled: false });
+  (parser as DropAwareParser).recordTagStarts(tagStarts, delta);
   parser.tokenizer.write(source, true);
   return parser.getFragment();
 }
 
-function renameSelectTags(source: string, offsets: readonly number[]): string {
+function renameContainerTags(source: string, offsets: readonly number[]): string {
   const parts: string[] = [];
   let last = 0;
   for (const offset of [...offsets].sort((a, b) => a - b)) {
-    // `<select` or `</select`: keep the `<` (and `/`), replace the six letters of the name.
+    // `<name` or `</name`: keep the `<` (and `/`), replace the letters of the name (any case).
     const nameStart = source[offset + 1] === '/' ? offset + 2 : offset + 1;
-    parts.push(source.slice(last, nameStart), 'pg-sel');
-    last = nameStart + 6;
+    const [name, replacement] = containerAt(source, nameStart);
+    parts.push(source.slice(last, nameStart), replacement);
+    last = nameStart + name.length;
   }
   parts.push(source.slice(last));
   return parts.join('');
+}
+
+function containerAt(source: string, nameStart: number): [string, string] {
+  for (const [name, replacement] of RENAMED_CONTAINERS) {
+    if (source.slice(nameStart, nameStart + name.length).toLowerCase() === name) return [name, replacement];
+  }
+  throw new Error(`parse: no select or frameset tag name at offset ${nameStart}`);
 }

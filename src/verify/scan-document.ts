@@ -1,6 +1,7 @@
 /**
  * One HTML document's text to sightings: parse once, walk once with every finder, and union the
- * findings of the relaxed-<select> re-parses when parse5 dropped something inside a select (P-01).
+ * findings of the re-parses made when parse5 dropped a start tag inside a <select> or <frameset> (P-01,
+ * parse.ts).
  * A document the fast scanner can prove unambiguous is not given to parse5 at all (fast/index.ts):
  * the same walker and finders run over the tree it builds.
  */
@@ -24,9 +25,9 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
   const main = new Scan(options, source, scanDocumentText);
   walk(parsed.document, main, FINDERS, undefined);
   const sightings = main.finish();
-  if (parsed.relaxedSelect.length === 0) return sightings;
+  if (parsed.relaxed.length === 0) return sightings;
   const seen = new Set(sightings.map(sightingKey));
-  for (const tree of parsed.relaxedSelect) {
+  for (const tree of parsed.relaxed) {
     const relaxed = new Scan(options, source, scanDocumentText);
     walk(tree, relaxed, FINDERS, undefined);
     for (const sighting of relaxed.finish()) {
@@ -34,7 +35,7 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
       if (seen.has(key)) continue;
       seen.add(key);
       const finding = sighting.finding;
-      sightings.push({ finding: { ...finding, context: finding.context ?? 'select' }, edits: sighting.edits });
+      sightings.push({ finding: { ...finding, context: finding.context ?? parsed.relaxedContext }, edits: sighting.edits });
     }
   }
   return sightings;

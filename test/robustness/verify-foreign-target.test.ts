@@ -36,6 +36,10 @@ function keepsItsUrl(target: TargetInsertion): boolean {
   return !(['a-ping', 'attributionsrc'].includes(target.name) && /\s/.test(target.url.spelled));
 }
 
+function hostOf(origin: string | undefined): string | undefined {
+  return origin !== undefined && URL.canParse(origin) ? new URL(origin).hostname : undefined;
+}
+
 /** The verdict on `text` with `target` inserted at `offset` is a refusal or names the foreign origin. */
 function expectFlagged(name: string, pageText: string, offset: number, target: TargetInsertion, encoding: Encoded, mode: RouteMode): void {
   const text = pageText.slice(0, offset) + target.markup + pageText.slice(offset);
@@ -43,7 +47,9 @@ function expectFlagged(name: string, pageText: string, offset: number, target: T
   let verdict: string;
   try {
     const v = verifyDocument(documentInput(bytes, headers, mode));
-    if (v.violations.some((f) => f.origin === target.url.origin)) return;
+    // The foreign host, whatever scheme it resolved to: a mutation may have inserted a foreign
+    // <base> too, and then a scheme-relative target takes the base's scheme (found by seed 2116508144).
+    if (v.violations.some((f) => f.origin === target.url.origin || hostOf(f.origin) === hostOf(target.url.origin))) return;
     verdict = v.findings.map(describeFinding).join('\n  ') || '(no findings)';
   } catch (err) {
     if (err instanceof VerifyRefusal) return; // refused: blocked whole, never served as clean

@@ -101,3 +101,32 @@ describe('where parse5 and Chromium disagree (P-01..P-10)', () => {
     expect(where(v)).toEqual(['meta-refresh@tree https://evil.example/']);
   });
 });
+
+describe('tokens the frameset modes drop but the preload scanner reads (P-12)', () => {
+  /** Fetching markup; each names https://evil.example. */
+  const SNIPPETS = [
+    '<link rel="modulepreload" href="https://evil.example/m.js">',
+    '<LINK REL=preload AS=script HREF="//evil.example/p.js">',
+    '<script src="https://evil.example/s.js"></script>',
+  ];
+  /** Where in a frameset document the tree builder drops them: {S} is the snippet. */
+  const POSITIONS = [
+    '<frameset rows="100%">{S}<frame src="/hosted"></frameset>',
+    '<FRAMESET rows="100%"><frame src="/hosted">{S}</FRAMESET>',
+    '<frameset rows="100%"><frame src="/hosted"></frameset>{S}',
+    '<frameset rows="100%"><frame src="/hosted"></frameset></html>{S}',
+    '<frameset rows="50%,50%"><frameset cols="100%">{S}<frame src="/a"></frameset><frame src="/b"></frameset>',
+  ];
+
+  const cases = SNIPPETS.flatMap((snippet) => POSITIONS.map((position) => [position.replace('{S}', snippet)] as const));
+  it.each(cases)('flags the foreign fetch in %s', async (body) => {
+    const v = await verifyHtml(`<!DOCTYPE html><html><head><title>Checkout</title></head>${body}`);
+    expect(v.violations.filter((f) => f.url?.startsWith('https://evil.example/') === true).map((f) => f.context)).toEqual(['frameset']);
+  });
+
+  it('a plain frameset page is parsed once and has no reparsed findings', async () => {
+    const v = await verifyHtml('<!DOCTYPE html><html><head><title>Checkout</title></head><frameset rows="100%"><frame src="/hosted"><noframes><p>Frames</p></noframes></frameset></html>');
+    expect(v.findings.every((f) => f.context === undefined)).toBe(true);
+    expect(v.violations).toEqual([]);
+  });
+});

@@ -4,7 +4,7 @@
  * request opens a connection). A response here is never rendered as a document by the request that
  * fetched it; what payguard guards against is its reuse as one, from a cache or by sniffing.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -69,24 +69,11 @@ export function createSubresourceProxy(ctx: AssetServices): SubresourceProxy {
     failSafe(ctx, res, facts, err);
   };
 
-  proxy.on(
-    'proxyReq',
-    guarded('proxy-request', ctx.listenerFaults, (err, proxyReq, req, res) => {
-      proxyReq.destroy();
-      listenerFailed(err, req, res);
-    }, (proxyReq, req) => {
-      proxyReq.once('timeout', () => timedOut.add(req));
-    }),
-  );
+  const onProxyRequest = (proxyReq: ClientRequest, req: IncomingMessage, _res: ServerResponse): void => {
+    proxyReq.once('timeout', () => timedOut.add(req));
+  };
 
-  proxy.on(
-    'proxyRes',
-    guarded('proxy-response', ctx.listenerFaults, (err, proxyRes, req, res) => {
-      // Before http-proxy-3 copies the status line: the block page ends the response, so it neither
-      // writes the storefront's headers nor pipes its body (web-incoming "if (!res.finished)").
-      proxyRes.destroy();
-      listenerFailed(err, req, res);
-    }, (proxyRes, req, res) => {
+  const onProxyResponse = (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void => {
     piping.set(req, proxyRes);
     const facts = factsOf.get(req);
     if (!facts) return;
@@ -114,12 +101,9 @@ export function createSubresourceProxy(ctx: AssetServices): SubresourceProxy {
       else delete proxyRes.headers['content-type'];
     }
     checkActiveHeaders(ctx, proxyRes, facts, headers);
-    }),
-  );
+  };
 
-  proxy.on(
-    'error',
-    guarded('proxy-error', ctx.listenerFaults, (err, _cause, req, res) => listenerFailed(err, req, res as ServerResponse | Duplex), (err, req, res) => {
+  const onProxyError = (err: Error, req: IncomingMessage, res: ServerResponse | Duplex): void => {
     const failure = classifyUpstreamError(timedOut.has(req) ? Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }) : err);
     ctx.metrics.recordUpstreamError(failure.kind);
     const facts = factsOf.get(req);
@@ -147,7 +131,27 @@ export function createSubresourceProxy(ctx: AssetServices): SubresourceProxy {
     const decision = decide(match.mode, { kind: 'refused', refusal: upstreamRefusal(failure, err), headerViolations: [] });
     recordDecision(ctx, facts, match.label, decision);
     if (decision.action === 'block') sendBlockPage(res, decision.status, facts.client.requestId, req.method === 'HEAD');
-    }),
+  };
+
+  proxy.on(
+    'proxyReq',
+    guarded('proxy-request', ctx.listenerFaults, (err, proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse) => {
+      proxyReq.destroy();
+      listenerFailed(err, req, res);
+    }, onProxyRequest),
+  );
+  proxy.on(
+    'proxyRes',
+    guarded('proxy-response', ctx.listenerFaults, (err, proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
+      // Before http-proxy-3 copies the status line: the block page ends the response, so it neither
+      // writes the storefront's headers nor pipes its body (web-incoming "if (!res.finished)").
+      proxyRes.destroy();
+      listenerFailed(err, req, res);
+    }, onProxyResponse),
+  );
+  proxy.on(
+    'error',
+    guarded('proxy-error', ctx.listenerFaults, (err, _cause: Error, req: IncomingMessage, res: ServerResponse | Duplex) => listenerFailed(err, req, res), onProxyError),
   );
 
   // A client that resets mid-response: http-proxy-3 already destroys the upstream request.
