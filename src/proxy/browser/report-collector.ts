@@ -36,6 +36,9 @@ export function answerCspReport(ctx: ReportServices, req: IncomingMessage, res: 
     return;
   }
   if (req.method !== 'POST') return refuse(req, res, facts, 405);
+  // A body declared over the cap is refused before the rate limits are consulted: it is refused
+  // unread either way, and it must not spend the budget that real browsers' reports share.
+  if (declaredLength(req) > MAX_REPORT_BYTES) return refuse(req, res, facts, 413);
   if (!layer.reportLimit.take(clientAddress(ctx, req, facts)) || !layer.reportBudget.take('all')) return refuse(req, res, facts, 429);
   readReportBody(ctx, req, res, facts, (body) => {
     if (body === undefined) return refuse(req, res, facts, 413);
@@ -46,6 +49,12 @@ export function answerCspReport(ctx: ReportServices, req: IncomingMessage, res: 
     }
     answer(res, 204, facts);
   });
+}
+
+/** The Content-Length the client declared (0 when absent or not a number: chunked bodies are capped while read). */
+function declaredLength(req: IncomingMessage): number {
+  const length = Number(req.headers['content-length']);
+  return Number.isFinite(length) ? length : 0;
 }
 
 function takeReport(ctx: ReportServices, layer: SecondLayer, facts: RequestFacts, report: BrowserReport): void {
