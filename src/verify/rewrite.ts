@@ -8,6 +8,7 @@ import { emissionBytes } from './byte-offsets.js';
 import { analyseDocument, verifyDocument } from './document.js';
 import { SINK_PLACEHOLDER, type Edit } from './scan.js';
 import type { DocumentInput, Finding, VerifiedDocument } from './types.js';
+import { concatBytes, encodeAscii } from './ascii-bytes.js';
 
 export interface RewriteOptions {
   /** A payguard path that discards whatever is posted to it; disallowed form targets point here. */
@@ -85,26 +86,7 @@ function splice(bytes: Uint8Array, text: string, encoding: string, bomLength: nu
     last = end;
   }
   parts.push(bytes.subarray(last));
-  return concat(parts);
-}
-
-function encodeAscii(text: string, encoding: string): Uint8Array {
-  if (encoding === 'UTF-16LE' || encoding === 'UTF-16BE') {
-    const out = new Uint8Array(text.length * 2);
-    for (let i = 0; i < text.length; i++) out[encoding === 'UTF-16LE' ? 2 * i : 2 * i + 1] = text.charCodeAt(i);
-    return out;
-  }
-  return Uint8Array.from(text, (c) => c.charCodeAt(0));
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** The sink path inside a double-quoted attribute, ASCII only (it is spliced into any encoding). */

@@ -14,6 +14,7 @@ import { emissionBytes } from './byte-offsets.js';
 import { decodeDocument } from './decode.js';
 import { scanStartTag } from './source.js';
 import type { DocumentInput, Finding, VerifiedDocument } from './types.js';
+import { concatBytes, encodeAscii } from './ascii-bytes.js';
 
 interface Insertion {
   /** Text index of the character right after the tag name (ASCII: space, `/` or `>`). */
@@ -80,20 +81,6 @@ function splice(bytes: Uint8Array, text: string, encoding: string, bomLength: nu
     last = at;
   }
   parts.push(bytes.subarray(last));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
-function encodeAscii(text: string, encoding: string): Uint8Array {
-  if (encoding === 'UTF-16LE' || encoding === 'UTF-16BE') {
-    const out = new Uint8Array(text.length * 2);
-    for (let i = 0; i < text.length; i++) out[encoding === 'UTF-16LE' ? 2 * i : 2 * i + 1] = text.charCodeAt(i);
-    return out;
-  }
-  return Uint8Array.from(text, (c) => c.charCodeAt(0));
-}
