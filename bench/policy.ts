@@ -32,8 +32,11 @@ allow:
   script:   [{ origin: ${CDN}, why: storefront assets },
              { origin: ${GATEWAY_SCRIPT}, why: card tokenizer }]
   frame:    [{ origin: ${GATEWAY_FORM}, why: 3-D Secure frame }]
-  navigate: [{ origin: ${GATEWAY_FORM}, why: redirect to hosted payment page }]
+  navigate: [{ origin: ${GATEWAY_FORM}, why: redirect to hosted payment page },
+             { origin: https://schema.org, why: JSON-LD @context of the product data (a URL the page carries) }]
   connect:  [{ origin: ${GATEWAY_API}, why: tokenization API }]
+  image:    [{ origin: ${CDN}, why: product images }]
+  style:    [{ origin: ${CDN}, why: storefront stylesheet }]
   inline:   [{ hash: "${cspSha256(CONSENT_BOOTSTRAP)}", why: consent banner bootstrap }]
 `;
 }

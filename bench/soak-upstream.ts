@@ -53,7 +53,9 @@ function send(req: IncomingMessage, res: ServerResponse, type: string, identity:
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     vary: 'Accept-Encoding',
     [EXPECT_HEADER]: expect,
-    [SHA256_HEADER]: createHash('sha256').update(body).digest('hex'),
+    // Of the content before any coding: payguard may send a protected page decoded (with the
+    // navigation guard inserted), and the checker compares content, not its transfer coding.
+    [SHA256_HEADER]: createHash('sha256').update(identity).digest('hex'),
   });
   res.end(body);
 }

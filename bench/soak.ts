@@ -21,6 +21,8 @@ import { rssMb } from './procfs.js';
 import { BAD_KINDS, createPolicyChurn, type PolicyChurn } from './soak-policy.js';
 import { metricSum, openConnections, policySerial, startSoakPayguard, type SoakPayguard } from './soak-payguard.js';
 import { EXPECT_HEADER, SHA256_HEADER, SOAK_ROUTES, type SoakExpectation } from './soak-upstream.js';
+import { withoutGuard } from '../src/proxy/browser/navigation-guard.js';
+import { gunzipSync } from 'node:zlib';
 
 export interface SoakOptions {
   readonly seconds: number;
@@ -176,7 +178,10 @@ async function checkBytes(url: string, options: SoakOptions, tally: Tally, stop:
       };
       tally.judge('checker', planned.expect, result.status, header, result.body.toString('latin1'));
       if (result.status === 200 && planned.expect !== 'blocked') {
-        const sha = createHash('sha256').update(result.body).digest('hex');
+        // Protected pages carry the navigation guard first in <head>, and are sent decoded; the rest
+        // is the storefront's content, byte for byte.
+        const content = header('content-encoding') === 'gzip' ? gunzipSync(result.body) : result.body;
+        const sha = createHash('sha256').update(withoutGuard(content)).digest('hex');
         if (sha !== header(SHA256_HEADER)) tally.fail(`checker: ${planned.expect} ${planned.path} not byte-identical to what the storefront sent`);
         else tally.bytesChecked += 1;
       }

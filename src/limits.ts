@@ -109,6 +109,16 @@ export const LIMITS = {
   assetSockets: 256,
   /** A pinned first-party script is buffered whole to be hashed; above this it is refused. */
   maxPinnedScriptBytes: 4 * MiB,
+  /**
+   * Bytes of verified pinned scripts kept to recognise the same bytes again without decoding and
+   * hashing them (passthrough/verified-bytes.ts): a storefront's bundles several times over.
+   */
+  verifiedScriptBytes: 32 * MiB,
+  /**
+   * First-party paths script-src lists one by one (policy/first-party.ts); past it, those under a
+   * manifest base are folded into the base directory, so a large build does not weigh on every page.
+   */
+  cspFirstPartyPaths: 100,
   /** A CSP report body: a legacy report is about 1 KiB, a Reporting API batch a few dozen. */
   maxReportBytes: 64 * KiB,
   /**
@@ -144,6 +154,13 @@ export const LIMITS = {
    * that many small pages cannot hold far more memory than verificationCacheBytes says.
    */
   verificationCacheEntryOverheadBytes: 4 * KiB,
+  /**
+   * What one finding of a cached verification is counted for (a finding holds a dozen strings: the
+   * element, the raw value, the URL, its origin…). A real page carries hundreds of findings (every
+   * image is one), so findings, not bytes, are most of a cached entry (the soak showed 900 MB when
+   * they were not counted).
+   */
+  verificationCacheFindingBytes: 1 * KiB,
   /** A minisign signature file is under 1 KiB; anything much larger is not one and is not read whole. */
   maxSignatureBytes: 64 * KiB,
   /** Nesting of a .json policy: deep enough for any real policy, shallow enough that hostile input cannot exhaust the stack. */

@@ -13,6 +13,7 @@ import { demoCommand } from './commands/demo.js';
 import { policyCommand } from './commands/policy.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { reportCommand } from './commands/report.js';
+import { pinCommand } from './commands/pin.js';
 
 export const COMMANDS: readonly Command[] = [
   keygenCommand,
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   policyCommand,
   inventoryCommand,
   reportCommand,
+  pinCommand,
 ];
 
 export function topLevelHelp(): string {

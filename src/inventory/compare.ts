@@ -4,6 +4,7 @@
  */
 import { matchAllow, matchInlineHash } from '../policy/allow.js';
 import { ALLOW_KINDS, type AllowEntry, type AllowKind, type Policy } from '../policy/model.js';
+import { namingEntry } from '../verify/finders/carried-urls.js';
 import type { InventoryItem } from './inventory.js';
 
 export interface InventoryDiff {
@@ -35,5 +36,15 @@ export function compareWithPolicy(items: readonly InventoryItem[], policy: Polic
 function entryFor(policy: Policy, item: InventoryItem): AllowEntry | undefined {
   if (item.list === 'inline') return matchInlineHash(policy, item.hashes ?? [item.address]);
   if (!URL.canParse(item.address)) return undefined;
-  return matchAllow(policy, item.list, new URL(item.address));
+  const url = new URL(item.address);
+  const entry = matchAllow(policy, item.list, url);
+  if (entry || !item.kinds.every((k) => k === 'preconnect' || k === 'carried-url')) return entry;
+  // A URL carried as data is allowed by any entry on its origin, URL entries included (carried-urls.ts).
+  if (item.kinds.every((k) => k === 'carried-url')) return namingEntry(policy, url.origin);
+  // A preconnect (passive-judge.ts) is allowed by an origin any list names, so it is new only when none does.
+  for (const list of ALLOW_KINDS) {
+    const other = list === 'inline' ? undefined : matchAllow(policy, list, url);
+    if (other) return other;
+  }
+  return undefined;
 }

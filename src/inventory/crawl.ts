@@ -1,16 +1,21 @@
 /**
  * The inventory crawl: fetch the given pages and same-origin links breadth-first, up to
- * `maxPages`, run the verifier on each, then fetch every script once to hash it.
+ * `maxPages`, run the verifier on each (and on its Link headers), then fetch every script once to
+ * hash it and every stylesheet once to list what it loads (stylesheets.ts).
  * Pages are fetched from `fetchOrigin` (the storefront or a running payguard) but verified as
  * served at the policy's public `site`, so "self" and relative URLs resolve as customers see them.
  */
 import { createHash } from 'node:crypto';
 import { VerifyRefusal } from '../errors.js';
 import type { Policy } from '../policy/model.js';
-import { verifyDocument } from '../verify/index.js';
+import { verifyDocument, verifyHeaders } from '../verify/index.js';
 import type { Finding } from '../verify/types.js';
 import { FetchFailure, fetchBounded, shown, type FetchLimits } from './fetch.js';
 import { sameSiteLinks } from './links.js';
+import { stylesheetLoads } from './stylesheets.js';
+
+/** The response headers whose URLs the draft lists (verify/headers.ts judges each against a list). */
+const DRAFTED_HEADERS: ReadonlySet<string> = new Set(['link', 'content-security-policy', 'content-security-policy-report-only', 'reporting-endpoints', 'report-to']);
 
 export interface CrawlOptions {
   readonly startUrls: readonly string[];
@@ -47,7 +52,11 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     try {
       const fetched = await fetchBounded(fetchUrl, options.limits, 'text/html');
       const verified = verifyDocument({ bytes: fetched.bytes, url: publicUrl, headers: fetched.headers, policy: options.policy, mode: 'report' });
-      pages.push({ page: shown(publicUrl), status: fetched.status, findings: verified.findings });
+      // Link headers load too (preload, stylesheet, icon, preconnect…), and the storefront's own
+      // reporting endpoints (CSP report-uri, Reporting-Endpoints, Report-To) receive the browser's
+      // reports: the draft needs their lists, or serve would refuse the shop's own headers.
+      const loadingHeaders = verifyHeaders(fetched.headers.filter(([name]) => DRAFTED_HEADERS.has(name)), publicUrl, options.policy);
+      pages.push({ page: shown(publicUrl), status: fetched.status, findings: [...verified.findings, ...loadingHeaders] });
       const html = decodeForLinks(fetched.bytes, verified.encoding);
       for (const link of nextPages(html, fetchUrl, fetched.headers, fetchOrigins)) {
         if (!seen.has(link)) {
@@ -61,7 +70,10 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
     }
   }
   const scriptHashes = await hashScripts(pages, options.policy.site, fetchOrigin, options.limits);
-  return { pages, scriptHashes, problems };
+  const sheets = await stylesheetLoads(pages, options.policy, fetchOrigin, options.limits);
+  problems.push(...sheets.problems);
+  const withSheets = pages.map((p) => ({ ...p, findings: [...p.findings, ...(sheets.byPage.get(p.page) ?? [])] }));
+  return { pages: withSheets, scriptHashes, problems };
 }
 
 /** Same-origin links, and a same-origin redirect target (it is a page too). */

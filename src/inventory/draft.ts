@@ -3,7 +3,9 @@
  * the draft saves the typing, a person still has to justify each entry (PCI DSS 6.4.3).
  * Scripts and form targets are pinned by exact URL (scripts also by integrity), because an
  * origin entry on a shared host trusts every tenant; frames, navigation and connection targets
- * by origin, since their paths often carry per-order tokens.
+ * by origin, since their paths often carry per-order tokens; so are images, stylesheets, fonts,
+ * media and manifests (issue 17 class 2), whose paths change with every release of a theme.
+ * The site's own scripts go into a draft release manifest (`firstParty`).
  */
 import { Document } from 'yaml';
 import type { AllowKind } from '../policy/model.js';
@@ -20,22 +22,52 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
     (allow[list] ??= []).push(entry);
   };
   const seen = new Set<string>();
+  // A preconnect or dns-prefetch is allowed by an origin in any list (passive-judge.ts): drafting a
+  // connect entry for an origin the draft already names elsewhere would widen connect-src for nothing.
+  const namedElsewhere = new Set(items.filter((i) => !i.self && !isOnlyPreconnect(i) && i.list !== 'inline').map((i) => i.origin));
   for (const item of items) {
     if (item.self) continue;
+    if (isOnlyPreconnect(item) && namedElsewhere.has(item.origin)) continue;
     if (item.list === 'inline') add('inline', { hash: item.address, why: 'TODO' }, item.address, seen);
     else if (!/^https?:/.test(item.address)) continue; // javascript:, data:: never allowable
     else if (item.list === 'script') add('script', { url: item.address, integrity: item.sri ?? 'sha384-...', why: 'TODO' }, item.address, seen);
     else if (item.list === 'form') add('form', { url: item.address, why: 'TODO' }, item.address, seen);
     else if (item.origin !== undefined) add(item.list, { origin: item.origin, why: 'TODO' }, item.origin, seen);
   }
-  const doc = new Document({ schema: 1, serial: 1, site, routes: guessRoutes(pages), allow });
+  const firstParty = draftFirstParty(items);
+  const doc = new Document({ schema: 1, serial: 1, site, routes: guessRoutes(pages), allow, ...(firstParty ? { firstParty } : {}) });
   doc.commentBefore = [
     ' Draft written by "payguard inventory". Before signing:',
     ' - replace every "why: TODO" with the business or technical reason (PCI DSS 6.4.3);',
     ' - check the guessed routes (paths with checkout/payment/cart are in block mode);',
+    ...(firstParty ? [' - firstParty lists only the shop scripts the crawl saw: replace it with "payguard pin BUILD --base PATH",', '   and name scripts built per request under firstParty.generated with their why;'] : []),
     ' - run "payguard policy lint" on it.',
   ].join('\n');
   return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * The release manifest drafted from the shop's own scripts the crawl saw (issue 17, class 3), by
+ * path (the manifest ignores the query) and the SRI hash of the body fetched. Only what the crawled
+ * pages name: `payguard pin` over the build output lists every file and adds the base. A script the
+ * shop builds per request belongs under `generated`, with its why, instead.
+ */
+function draftFirstParty(items: readonly InventoryItem[]): { scripts: Record<string, string> } | undefined {
+  const scripts: Record<string, string> = {};
+  for (const item of items) {
+    if (!item.self || item.list !== 'script' || !/^https?:/.test(item.address)) continue;
+    scripts[new URL(item.address).pathname] ??= item.sri ?? 'sha384-...';
+  }
+  return Object.keys(scripts).length > 0 ? { scripts } : undefined;
+}
+
+/**
+ * Seen only where any list naming the origin allows it: a preconnect (passive-judge.ts), or a URL
+ * the page carries as data (issue 17 class 4, finders/carried-urls.ts: a schema.org context, a
+ * social link, an og:image), drafted into its own list only when no other entry names the origin.
+ */
+function isOnlyPreconnect(item: InventoryItem): boolean {
+  return item.kinds.length > 0 && item.kinds.every((k) => k === 'preconnect' || k === 'carried-url');
 }
 
 /** `/shop/checkout/step2` → `/shop/checkout/**`: the subtree from the first segment naming payment. */

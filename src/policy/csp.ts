@@ -5,6 +5,8 @@
  * A pure function of the policy and the route: no I/O, no clock. The proxy adds the result to
  * every inspected document; docs/second-layer.md shows it for every route of policies/example.yaml.
  */
+import { LIMITS } from '../limits.js';
+import { firstPartyScriptSources } from './first-party.js';
 import type { AllowKind, CspMode, Policy, Route, RouteMode } from './model.js';
 
 /** The Reporting API endpoint name payguard's headers declare (Reporting-Endpoints, report-to). */
@@ -27,7 +29,7 @@ export function cspDirectives(policy: Policy, route: Route | undefined, reportUr
   const reportingApi = usesReportingApi(policy);
   const inline = inlineHashSources(policy);
   const script = [
-    ...sourcesFor(policy, 'script'),
+    ...scriptSources(policy),
     ...inline,
     // Hashes must also match event handlers and javascript: URLs the policy allows by hash
     // (CSP3 §6.7.3.3 "does element match source list": handlers need 'unsafe-hashes').
@@ -38,7 +40,20 @@ export function cspDirectives(policy: Policy, route: Route | undefined, reportUr
     ...(reportingApi ? ["'report-sha256'"] : []),
   ];
   return [
+    // Complete mediation (issue 17): every fetch the browser can make falls under a directive built
+    // from a list, and whatever no directive below names (a destination added to browsers later,
+    // prefetch, fenced frames through frame-src) falls back to nothing.
+    "default-src 'none'",
     `script-src ${script.join(' ')}`,
+    // 'unsafe-inline' keeps the inline <style> and style="" every real shop has. Safe once every
+    // fetch CSS can make is governed: @import by this host list, url() by img-src, @font-face by
+    // font-src; CSS runs no script in any current browser (docs/second-layer.md "Styles").
+    `style-src ${sourcesFor(policy, 'style').join(' ')} 'unsafe-inline'`,
+    // data: images and fonts come from the page itself and reach no host (the verifier allows them too).
+    `img-src ${sourcesFor(policy, 'image').join(' ')} data:`,
+    `font-src ${sourcesFor(policy, 'font').join(' ')} data:`,
+    `media-src ${sourcesFor(policy, 'media').join(' ')}`,
+    `manifest-src ${sourcesFor(policy, 'manifest').join(' ')}`,
     `form-action ${sourcesFor(policy, 'form').join(' ')}`,
     `frame-src ${sourcesFor(policy, 'frame').join(' ')}`,
     `connect-src ${sourcesFor(policy, 'connect').join(' ')}`,
@@ -102,6 +117,19 @@ function sourcesFor(policy: Policy, kind: Exclude<AllowKind, 'inline'>): string[
     if (!urls.includes(source)) urls.push(source);
   }
   return [...origins, ...urls];
+}
+
+/**
+ * script-src's host sources. With a release manifest (first-party.ts) the site's origin is not
+ * listed whole: the manifest's paths are, and the allow.script url entries on the site (pins).
+ */
+function scriptSources(policy: Policy): string[] {
+  const firstParty = firstPartyScriptSources(policy, LIMITS.cspFirstPartyPaths);
+  const sources = sourcesFor(policy, 'script');
+  if (!firstParty) return sources;
+  const site = hostSource(policy.site);
+  const sitePins = policy.allow.script.flatMap((e) => (e.type === 'url' && new URL(e.url).origin === site ? [urlSource(e.url)] : []));
+  return [...new Set([...firstParty, ...sitePins, ...sources.filter((source) => source !== site)])];
 }
 
 /**

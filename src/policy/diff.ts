@@ -4,7 +4,7 @@
  * called out as "loosened": those are the changes an intruder who got a policy edit past review
  * would make (PCI DSS 6.4.3: each script authorised; 11.6.1: unauthorised changes detected).
  */
-import { ALLOW_KINDS, type AllowEntry, type AllowKind, type Policy, type RouteMode } from './model.js';
+import { ALLOW_KINDS, type AllowEntry, type AllowKind, type FirstPartyManifest, type Policy, type RouteMode } from './model.js';
 
 export type PolicyChangeKind = 'added' | 'removed' | 'changed' | 'loosened';
 
@@ -19,7 +19,49 @@ export interface PolicyChange {
 }
 
 export function diffPolicies(old: Policy, next: Policy): PolicyChange[] {
-  return [...diffHeader(old, next), ...diffRoutes(old, next), ...ALLOW_KINDS.flatMap((kind) => diffAllowList(kind, old.allow[kind], next.allow[kind]))];
+  return [
+    ...diffHeader(old, next),
+    ...diffRoutes(old, next),
+    ...ALLOW_KINDS.flatMap((kind) => diffAllowList(kind, old.allow[kind], next.allow[kind])),
+    ...diffFirstParty(old.firstParty, next.firstParty),
+  ];
+}
+
+/**
+ * The release manifest (issue 17, class 3). New files and new bytes are a release's ordinary
+ * changes; what loosens it is the manifest removed (every same-origin script allowed again), a
+ * base dropped (unlisted code under it no longer refused) or a script now generated per request
+ * (served without a hash).
+ */
+function diffFirstParty(old: FirstPartyManifest | undefined, next: FirstPartyManifest | undefined): PolicyChange[] {
+  if (!old && !next) return [];
+  if (!next) return [{ change: 'loosened', where: 'firstParty', subject: '(manifest)', detail: "release manifest removed: every script on the site's origin is allowed again, unverified" }];
+  if (!old) return [{ change: 'added', where: 'firstParty', subject: '(manifest)', detail: `release manifest added: ${Object.keys(next.scripts).length} scripts, ${Object.keys(next.data).length} data files` }];
+  const changes: PolicyChange[] = [];
+  for (const base of old.base) {
+    if (!next.base.some((b) => b.key === base.key)) changes.push({ change: 'loosened', where: 'firstParty.base', subject: base.path, detail: 'base removed: unlisted code files under it are no longer refused' });
+  }
+  for (const base of next.base) {
+    if (!old.base.some((b) => b.key === base.key)) changes.push({ change: 'added', where: 'firstParty.base', subject: base.path, detail: 'base added' });
+  }
+  for (const list of ['scripts', 'data'] as const) {
+    const where = `firstParty.${list}`;
+    for (const [key, file] of Object.entries(next[list])) {
+      const before = Object.hasOwn(old[list], key) ? old[list][key] : undefined;
+      if (!before) changes.push({ change: 'added', where, subject: file.path, detail: `${file.path} added` });
+      else if (before.integrity.join(' ') !== file.integrity.join(' ')) changes.push({ change: 'changed', where, subject: file.path, detail: `new bytes approved: ${file.integrity.join(' ')}` });
+    }
+    for (const [key, file] of Object.entries(old[list])) {
+      if (!Object.hasOwn(next[list], key)) changes.push({ change: 'removed', where, subject: file.path, detail: `${file.path} removed` });
+    }
+  }
+  for (const [key, script] of Object.entries(next.generated)) {
+    if (!Object.hasOwn(old.generated, key)) changes.push({ change: 'loosened', where: 'firstParty.generated', subject: script.path, detail: `now served without integrity, as generated per request: "${script.why}"` });
+  }
+  for (const [key, script] of Object.entries(old.generated)) {
+    if (!Object.hasOwn(next.generated, key)) changes.push({ change: 'removed', where: 'firstParty.generated', subject: script.path, detail: 'no longer generated per request' });
+  }
+  return changes;
 }
 
 function diffHeader(old: Policy, next: Policy): PolicyChange[] {

@@ -141,6 +141,14 @@ export function lintAllowlist(policy: Policy): LintFinding[] {
       }
     });
   }
+  Object.values(policy.firstParty?.generated ?? {}).forEach((script, i) => {
+    // Issue 17, class 3: code the shop builds per request has no bytes to pin; the risk is named in review.
+    findings.push({
+      severity: 'warning',
+      field: dottedField(['firstParty', 'generated', i])!,
+      message: `${script.path} is first-party code generated per request and served without integrity (a tampered generator is not detected): ${script.why}`,
+    });
+  });
   return findings;
 }
 

@@ -16,6 +16,9 @@ export function findTodoJustifications(policy: Policy): string[] {
       if (/^todo\b/i.test(entry.why.trim())) fields.push(dottedField(['allow', kind, i, 'why'])!);
     });
   }
+  Object.values(policy.firstParty?.generated ?? {}).forEach((script, i) => {
+    if (/^todo\b/i.test(script.why)) fields.push(dottedField(['firstParty', 'generated', i, 'why'])!);
+  });
   return fields;
 }
 
@@ -28,6 +31,11 @@ export function findPlaceholderHashes(policy: Policy): string[] {
       if (entry.type === 'hash' && isPlaceholder(entry.hash)) fields.push(dottedField(['allow', kind, i, 'hash'])!);
       if (entry.type !== 'hash' && entry.integrity?.some(isPlaceholder)) fields.push(dottedField(['allow', kind, i, 'integrity'])!);
     });
+  }
+  for (const list of ['scripts', 'data'] as const) {
+    for (const file of Object.values(policy.firstParty?.[list] ?? {})) {
+      if (file.integrity.some(isPlaceholder)) fields.push(dottedField(['firstParty', list, file.path])!);
+    }
   }
   return fields;
 }

@@ -3,9 +3,18 @@
  * trusts these types; they are deep-frozen when built.
  */
 
-/** The allowlists a finding can be checked against. */
-export const ALLOW_KINDS = ['form', 'script', 'frame', 'navigate', 'connect', 'inline'] as const;
+/**
+ * The allowlists a finding can be checked against. `image`, `style`, `font`, `media` and
+ * `manifest` are the passive destinations, one per CSP fetch directive that governs them
+ * (img-src, style-src, font-src, media-src, manifest-src; docs/policy.md "Passive loads"). A
+ * policy without them allows only the site's own origin for those destinations.
+ */
+export const ALLOW_KINDS = ['form', 'script', 'frame', 'navigate', 'connect', 'image', 'style', 'font', 'media', 'manifest', 'inline'] as const;
 export type AllowKind = (typeof ALLOW_KINDS)[number];
+
+/** The passive destinations: what a page loads without running code or navigating (issue 17, class 2). */
+export const PASSIVE_KINDS = ['image', 'style', 'font', 'media', 'manifest'] as const;
+export type PassiveKind = (typeof PASSIVE_KINDS)[number];
 
 export const ROUTE_MODES = ['block', 'rewrite', 'report'] as const;
 export type RouteMode = (typeof ROUTE_MODES)[number];
@@ -71,4 +80,41 @@ export interface Policy {
   readonly defaultCharset: string;
   /** Send `Clear-Site-Data: "storage"` on protected routes: the emergency reset after an incident. */
   readonly clearSiteData?: boolean;
+  /**
+   * The signed release manifest of the shop's own code (docs/policy.md "First-party code"). Absent:
+   * every script from the site's origin is allowed, as before (the weaker mode).
+   */
+  readonly firstParty?: FirstPartyManifest;
+}
+
+/** One file of the release manifest: the path as written, and the SRI tokens its decoded body must match. */
+export interface FirstPartyFile {
+  /** As written in the policy, e.g. `/static/app.3f9a1c.js` (the CSP lists it so). */
+  readonly path: string;
+  readonly integrity: readonly string[];
+}
+
+/** A directory of the release: as written (the CSP may name it), and its lookup key. */
+export interface FirstPartyBase {
+  readonly path: string;
+  readonly key: string;
+}
+
+/** A first-party script the shop builds per request: no fixed bytes, so served unhashed, but named and justified. */
+export interface GeneratedScript {
+  readonly path: string;
+  readonly why: string;
+}
+
+/**
+ * The shop's own scripts and the JSON files they read, by path (first-party.ts looks them up).
+ * Keys are lookup keys (`firstPartyKey`: no query or fragment, unreserved percent-encodings decoded,
+ * `;params` dropped, slashes folded, lower case), so every spelling of a path names one entry.
+ */
+export interface FirstPartyManifest {
+  /** Directories (`/static/`) under which every .js/.mjs/.cjs/.json file must be listed. */
+  readonly base: readonly FirstPartyBase[];
+  readonly scripts: Readonly<Record<string, FirstPartyFile>>;
+  readonly data: Readonly<Record<string, FirstPartyFile>>;
+  readonly generated: Readonly<Record<string, GeneratedScript>>;
 }

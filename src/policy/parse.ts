@@ -93,6 +93,8 @@ function schemaProblem(error: ErrorObject): SourceProblem {
       return { path, message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}, not ${JSON.stringify(error.data)}` };
     case 'minItems':
       return { path, message: 'must not be an empty list (an empty list is a typo or a check disabled; remove the key or add entries)' };
+    case 'minProperties':
+      return { path, message: 'must not be an empty mapping (an empty one is a typo or a check disabled; remove the key or add entries)' };
     case 'minimum':
     case 'maximum':
       return { path, message: `must be a positive integer no larger than ${Number.MAX_SAFE_INTEGER}` };

@@ -88,6 +88,52 @@ function nonEmptyList(items: object, description: string): object {
   return { type: 'array', minItems: 1, items, description };
 }
 
+/**
+ * path → SRI integrity. The paths (keys) are checked in semantic.ts, where the message can say
+ * what is wrong with one (a schema pattern on property names cannot).
+ */
+function manifestFiles(description: string): object {
+  return {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: {
+      type: 'string',
+      minLength: 1,
+      description: 'Subresource Integrity metadata of the file as served (decoded): sha256-/sha384-/sha512-<base64> tokens, space-separated.',
+    },
+    description,
+  };
+}
+
+/** The signed release manifest of the shop's own code (docs/policy.md "First-party code"). */
+const FIRST_PARTY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['scripts'],
+  description:
+    "The shop's own scripts and the JSON files they read, by path and integrity (payguard pin writes it). With it, a same-origin script the manifest does not list is refused.",
+  properties: {
+    base: nonEmptyList(
+      { type: 'string', minLength: 1, description: 'A directory of the release, starting and ending with "/".' },
+      'Directories under which every .js, .mjs, .cjs and .json file must be listed: any other is refused, whatever requests it.',
+    ),
+    scripts: manifestFiles("The site's own scripts and modules: path (/static/app.3f9a.js) → integrity."),
+    data: manifestFiles('JSON files the scripts read (asset manifests, configuration): path → integrity.'),
+    generated: nonEmptyList(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['path', 'why'],
+        properties: {
+          path: { type: 'string', minLength: 1, description: 'The path of a script the shop builds per request.' },
+          why: WHY,
+        },
+      },
+      'Scripts built per request (no fixed bytes): served without a hash, named so the risk is visible in review.',
+    ),
+  },
+} as const;
+
 export const POLICY_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'urn:payguard:policy-schema:1',
@@ -117,6 +163,7 @@ export const POLICY_SCHEMA = {
       type: 'boolean',
       description: 'Send Clear-Site-Data: "storage" on block and rewrite routes (unregisters service workers, clears storage): the emergency reset after an incident.',
     },
+    firstParty: FIRST_PARTY,
     routes: nonEmptyList(
       {
         type: 'object',
@@ -155,7 +202,12 @@ export const POLICY_SCHEMA = {
         script: nonEmptyList(scriptEntry, 'Where scripts may load from (script src, module, preload, import maps).'),
         frame: nonEmptyList(targetEntry, 'What iframes, frames, objects and embeds may load.'),
         navigate: nonEmptyList(targetEntry, 'Where redirects, Refresh and navigation may lead.'),
-        connect: nonEmptyList(targetEntry, 'Where the page may connect (ping, report endpoints, APIs).'),
+        connect: nonEmptyList(targetEntry, 'Where the page may connect (ping, report endpoints, APIs, preload as=fetch, preconnect).'),
+        image: nonEmptyList(targetEntry, 'Where images may load from (img, srcset, picture source, video poster, input type=image, icons, CSS url() and image-set()). Absent: the site only.'),
+        style: nonEmptyList(targetEntry, 'Where stylesheets may load from (link rel=stylesheet, preload as=style, CSS @import). Absent: the site only.'),
+        font: nonEmptyList(targetEntry, 'Where fonts may load from (@font-face src, preload as=font). Absent: the site only.'),
+        media: nonEmptyList(targetEntry, 'Where audio, video and text tracks may load from (audio, video, source, track src). Absent: the site only.'),
+        manifest: nonEmptyList(targetEntry, 'Where the web app manifest may load from (link rel=manifest). Absent: the site only.'),
         inline: nonEmptyList(hashEntry, 'Inline scripts and event handlers allowed by their CSP hash.'),
       },
     },

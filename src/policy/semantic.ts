@@ -3,7 +3,9 @@
  * conversion to the in-memory `Policy`: origins and URLs go through the WHATWG URL parser (the
  * browser is the judge of what a string means), hashes are decoded and measured.
  */
-import type { AllowEntry, AllowKind, CspMode, Policy, Route, RouteMode } from './model.js';
+import type { AllowEntry, AllowKind, CspMode, FirstPartyBase, FirstPartyFile, FirstPartyManifest, GeneratedScript, Policy, Route, RouteMode } from './model.js';
+import { RESERVED_PREFIX } from '../reserved-paths.js';
+import { firstPartyKey } from './first-party.js';
 import { ALLOW_KINDS } from './model.js';
 import type { FieldPath, SourceProblem } from './policy-text.js';
 
@@ -14,6 +16,7 @@ export interface PolicyData {
   site: string;
   charset?: string;
   clearSiteData?: boolean;
+  firstParty?: FirstPartyData;
   routes: RouteData[];
   allow: Partial<Record<AllowKind, EntryData[]>>;
 }
@@ -24,6 +27,13 @@ interface RouteData {
   csp?: CspMode;
   strictDynamic?: boolean;
   headers?: Record<string, string>;
+}
+
+interface FirstPartyData {
+  base?: string[];
+  scripts: Record<string, string>;
+  data?: Record<string, string>;
+  generated?: { path: string; why: string }[];
 }
 
 interface EntryData {
@@ -60,6 +70,7 @@ export function buildPolicy(data: PolicyData, problems: SourceProblem[]): Policy
     allow,
     defaultCharset: data.charset === undefined ? DEFAULT_CHARSET : encodingName(data.charset, problems),
     ...(data.clearSiteData === undefined ? {} : { clearSiteData: data.clearSiteData }),
+    ...(data.firstParty === undefined ? {} : { firstParty: buildFirstParty(data.firstParty, site ?? data.site, ['firstParty'], problems) }),
   };
 }
 
@@ -164,6 +175,67 @@ function hashProblem(token: string): string | undefined {
   const bytes = Buffer.from(digest, 'base64').length;
   const expected = DIGEST_BYTES[algorithm]!;
   if (bytes !== expected) return `a ${algorithm} digest is ${expected} bytes, this one is ${bytes}`;
+  return undefined;
+}
+
+/**
+ * The release manifest (docs/policy.md "First-party code"). Each path must be one the URL parser
+ * would send as it is written (so the CSP can name it and a reviewer reads what the browser asks
+ * for), and no two may name the same file under the lookup's normalisation (first-party.ts).
+ */
+function buildFirstParty(data: FirstPartyData, site: string, path: FieldPath, problems: SourceProblem[]): FirstPartyManifest {
+  const owners = new Map<string, string>();
+  const claim = (written: string, at: FieldPath, atKey: boolean): string | undefined => {
+    const problem = manifestPathProblem(written, site);
+    if (problem) {
+      problems.push({ path: at, atKey, message: `"${written}": ${problem}` });
+      return undefined;
+    }
+    const key = firstPartyKey(written);
+    const owner = owners.get(key);
+    if (owner !== undefined) {
+      problems.push({ path: at, atKey, message: `"${written}" names the same file as "${owner}" (paths are compared without query, case, unreserved percent-encoding or repeated slashes)` });
+      return undefined;
+    }
+    owners.set(key, written);
+    return key;
+  };
+  const files = (list: 'scripts' | 'data'): Record<string, FirstPartyFile> => {
+    const out: Record<string, FirstPartyFile> = {};
+    for (const [written, integrity] of Object.entries(data[list] ?? {})) {
+      const key = claim(written, [...path, list, written], true);
+      const tokens = sriTokens(integrity, [...path, list, written], problems);
+      if (key !== undefined) out[key] = { path: written, integrity: tokens };
+    }
+    return out;
+  };
+  const base: FirstPartyBase[] = (data.base ?? []).flatMap((written, i) => {
+    const problem = manifestPathProblem(written, site) ?? (written.endsWith('/') ? undefined : 'a base is a directory: end it with "/"');
+    if (problem) {
+      problems.push({ path: [...path, 'base', i], message: `"${written}": ${problem}` });
+      return [];
+    }
+    return [{ path: written, key: firstPartyKey(written) }];
+  });
+  const scripts = files('scripts');
+  const dataFiles = files('data');
+  const generated: Record<string, GeneratedScript> = {};
+  (data.generated ?? []).forEach((entry, i) => {
+    const key = claim(entry.path, [...path, 'generated', i, 'path'], false);
+    if (key !== undefined) generated[key] = { path: entry.path, why: entry.why.trim() };
+  });
+  return { base, scripts, data: dataFiles, generated };
+}
+
+/** Why a manifest path cannot be used as written, or undefined. */
+function manifestPathProblem(written: string, site: string): string | undefined {
+  if (!written.startsWith('/') || written.startsWith('//')) return 'a path on the site starts with a single "/"';
+  if (/[?#]/.test(written)) return 'a path only: the query and fragment are ignored when looking it up; remove them';
+  if (written.includes(';')) return 'a ";" starts path parameters that servers read differently; a file name with one cannot be pinned';
+  if (/%2f|%5c/i.test(written)) return 'an encoded slash is read as a separator by some servers; write the path as it is served';
+  if (written.startsWith(RESERVED_PREFIX)) return `${RESERVED_PREFIX} is payguard's own`;
+  const serialised = new URL(written, site).pathname;
+  if (serialised !== written) return `the URL parser sends this path as "${serialised}"; write that`;
   return undefined;
 }
 

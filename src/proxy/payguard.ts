@@ -30,7 +30,8 @@ import { mayReceiveDocument } from './http/request-kind.js';
 import { startPublicServer } from './http/server.js';
 import { DEFAULTS, type ListenAddress, type PayguardOptions, type PayguardSettings } from './options.js';
 import { createSubresourceProxy } from './passthrough/assets.js';
-import { pinnedScriptFor, servePinnedScript } from './passthrough/pinned-script.js';
+import { noteGeneratedScript, pinnedScriptFor, servePinnedScript } from './passthrough/pinned-script.js';
+import { VerifiedBytes } from './passthrough/verified-bytes.js';
 import { failSafe, failSafeUpgrade } from './verdict/fail-safe.js';
 import { SHADOW_SKIP_REASONS, ShadowJudge, type ShadowPolicy } from './verdict/shadow.js';
 import { VerificationCache } from './verdict/verification-cache.js';
@@ -207,7 +208,7 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
   const verifyPool = new VerifyPool(options.verifyWorkers ?? Math.min(2, availableParallelism()), options.verifyTimeoutMs);
   const upstreamPool = createUpstreamPool(options.upstream, options.upstreamTimeoutMs);
   const trusted = new TrustedProxies(options.trustedProxies);
-  const services: DocumentPathServices & Parameters<typeof createSubresourceProxy>[0] & Parameters<typeof serveReserved>[1] = {
+  const services: DocumentPathServices & Parameters<typeof createSubresourceProxy>[0] & Parameters<typeof serveReserved>[1] & Parameters<typeof servePinnedScript>[0] = {
     upstream: options.upstream,
     upstreamPool,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
@@ -221,6 +222,7 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     maxInspectBytes: options.maxInspectBytes,
     inspectionBudget: new InspectionBudget(LIMITS.inspectionBudgetBytes, admissionWaitMs(options.verifyTimeoutMs)),
     secondLayer: createSecondLayer(options.metrics),
+    verifiedBytes: new VerifiedBytes(LIMITS.verifiedScriptBytes, LIMITS.maxPinnedScriptBytes),
     shadow: options.shadow ? new ShadowJudge(options.shadow, verifyPool, options.logger) : undefined,
     evidence: options.evidence,
     listenerFaults: options.listenerFaults,
@@ -233,8 +235,9 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
   const request = (req: IncomingMessage, res: ServerResponse, facts: RequestFacts): void | Promise<void> => {
     if (isReservedPath(facts.path)) return serveReserved(reserved, services, req, res, facts);
     // A pinned script (or a service worker's) is verified before it is served, whatever Sec-Fetch-Dest says.
+    // Under a release manifest (firstParty), also every listed path, and unlisted code is refused there.
     const pin = pinnedScriptFor(options.policy.current().compiled, req, facts.target);
-    if (pin) return servePinnedScript(services, req, res, facts, pin);
+    if (pin && !noteGeneratedScript(services, facts, pin)) return servePinnedScript(services, req, res, facts, pin);
     if (mayReceiveDocument(req)) return serveDocument(services, req, res, facts);
     return subresources.web(req, res, facts);
   };

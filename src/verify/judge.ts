@@ -3,6 +3,7 @@
  * and why it is not allowed. One place, so every finder applies the same rules.
  */
 import { matchAllow, matchInlineHash } from '../policy/allow.js';
+import { firstPartyScript } from '../policy/first-party.js';
 import type { AllowEntry, AllowKind, Policy, RouteMode } from '../policy/model.js';
 import type { ViolationReason } from '../reasons.js';
 import { cspHashes } from './hash.js';
@@ -101,7 +102,32 @@ export function judgeUrl(
   if (url.protocol === 'javascript:') return { ...judgeInline(policy, mode, raw, 'javascript-url'), ...located };
   if (url.protocol === 'data:' || url.protocol === 'blob:') return { allowed: false, reason: 'data-url-code', ...located };
   if (url.protocol === 'about:') return { allowed: true, ...located };
+  // With a release manifest the site's origin no longer vouches for its scripts: each is listed (first-party.ts).
+  if (list === 'script' && policy.firstParty && url.origin === policy.site) return { ...judgeFirstPartyScript(policy, url), ...located };
   const entry = matchAllow(policy, list, url);
   if (entry) return { allowed: true, entry, ...located };
   return { allowed: false, reason: foreignReason, ...located };
+}
+
+/**
+ * A same-origin script under a release manifest (issue 17, class 3: the British Airways pattern, a
+ * skimmed copy of the bundle under a new file name). Allowed when the manifest lists it (any
+ * spelling: the proxy verifies the bytes that spelling returns) or names it as generated, or when an
+ * allow.script url entry pins it with integrity (verified by the proxy too). Anything else on the
+ * site is code nobody released.
+ */
+function judgeFirstPartyScript(policy: Policy, url: URL): Judgement {
+  const listed = firstPartyScript(policy.firstParty!, url.pathname);
+  if (listed) {
+    // No integrity on the entry: the proxy verifies the manifest's files itself (pinned-script.ts),
+    // so the page is not rewritten with SRI attributes (sri-attributes.ts) and a clean page stays byte for byte.
+    const entry: AllowEntry = 'integrity' in listed
+      ? { type: 'url', url: new URL(listed.path, policy.site).href, prefix: false, why: 'first-party release manifest' }
+      : { type: 'url', url: new URL(listed.path, policy.site).href, prefix: false, why: `generated first-party script: ${listed.why}` };
+    return { allowed: true, entry };
+  }
+  const href = url.hash ? url.href.slice(0, url.href.length - url.hash.length) : url.href;
+  const pinned = policy.allow.script.find((e) => e.type === 'url' && (e.integrity?.length ?? 0) > 0 && (e.prefix ? href.startsWith(e.url) : href === e.url));
+  if (pinned) return { allowed: true, entry: pinned };
+  return { allowed: false, reason: 'unlisted-first-party-script' };
 }

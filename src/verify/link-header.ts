@@ -1,12 +1,14 @@
 /**
  * RFC 8288 §3 `Link` header field values: `<target>; rel="a b"; as=script, <target2>; …`.
- * Only what payguard decides on is kept: the target, the relation types and `as`.
+ * Only what payguard decides on is kept: the target, the relation types, `as` and `imagesrcset`.
  */
 export interface LinkValue {
   readonly target: string;
   /** Relation types, lower-cased (RFC 8288 §2.1.1: compared case-insensitively). */
   readonly rel: readonly string[];
   readonly as: string | undefined;
+  /** A preload's `imagesrcset` (HTML §4.6.7.12; Chromium honours it in Link headers too). */
+  readonly imagesrcset?: string;
 }
 
 export function parseLinkHeader(value: string): LinkValue[] {
@@ -30,7 +32,8 @@ export function parseLinkHeader(value: string): LinkValue[] {
       } else position++;
     }
     const rel = (params.get('rel') ?? '').toLowerCase().split(/[\t\n\f\r ]+/).filter((t) => t !== '');
-    links.push({ target, rel, as: params.get('as')?.toLowerCase() });
+    const imagesrcset = params.get('imagesrcset');
+    links.push({ target, rel, as: params.get('as')?.toLowerCase(), ...(imagesrcset === undefined ? {} : { imagesrcset }) });
     position++;
   }
   return links;

@@ -6,10 +6,12 @@
  * the same walker and finders run over the tree it builds.
  */
 import { fastParse } from './fast/index.js';
+import { preferSpecificFindings } from './finders/carried-urls.js';
 import { FINDERS } from './finders/index.js';
 import { parseHtml } from './parse.js';
 import { SourceText } from './source.js';
 import { Scan, walk, type ScanOptions, type Sighting } from './scan.js';
+import { findTextUrls } from './text-urls.js';
 
 export function scanDocumentText(text: string, options: ScanOptions): Sighting[] {
   const source = new SourceText(text);
@@ -18,14 +20,17 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
     if (fast.document) {
       const scan = new Scan(options, source, scanDocumentText);
       walk(fast.document, scan, FINDERS, undefined);
-      return scan.finish();
+      findTextUrls(scan);
+      return preferSpecificFindings(scan.finish());
     }
   }
   const parsed = parseHtml(text, source.tagStarts);
   const main = new Scan(options, source, scanDocumentText);
   walk(parsed.document, main, FINDERS, undefined);
+  // Text is read from the source, once per document (the re-parsed trees share that source).
+  findTextUrls(main);
   const sightings = main.finish();
-  if (parsed.relaxed.length === 0) return sightings;
+  if (parsed.relaxed.length === 0) return preferSpecificFindings(sightings);
   const seen = new Set(sightings.map(sightingKey));
   for (const tree of parsed.relaxed) {
     const relaxed = new Scan(options, source, scanDocumentText);
@@ -38,7 +43,7 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
       sightings.push({ finding: { ...finding, context: finding.context ?? parsed.relaxedContext }, edits: sighting.edits });
     }
   }
-  return sightings;
+  return preferSpecificFindings(sightings);
 }
 
 function sightingKey({ finding }: Sighting): string {

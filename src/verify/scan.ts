@@ -144,6 +144,12 @@ export class Scan {
     this.deferred.push((base) => [{ finding: makeFinding(full, judge(base)), edits }]);
   }
 
+  /** A finding at an offset inside an element's content (a `url()` in a `<style>`). */
+  reportAt(visit: Visit, offset: number, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
+    const full = this.place(visit, offset, place);
+    this.deferred.push((base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+  }
+
   /** Findings that need the base to even be computed (a srcdoc document's). */
   defer(work: Deferred): void {
     this.deferred.push(work);

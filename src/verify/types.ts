@@ -42,9 +42,19 @@ export type FindingKind =
   | 'svg-animation' // <set>/<animate> writing href or on*
   | 'data-block' // a non-executable script (JSON-LD…) checked to be data
   | 'connect' // <a|area ping>, attributionsrc on any element: background requests
+  | 'image' // img src/srcset, source srcset, video poster, input src, background, SVG image/feImage/use href, link rel=icon, preload as=image
+  | 'stylesheet' // <link rel=stylesheet>, preload as=style
+  | 'font' // preload as=font
+  | 'media' // audio/video/source/track src, preload as=audio|video|track
+  | 'manifest' // <link rel=manifest>
+  | 'preload' // <link rel=preload> whose `as` is neither script nor a passive destination (fetch, document, unknown)
+  | 'preconnect' // <link rel=preconnect|dns-prefetch>: a connection or DNS lookup, no fetch
+  | 'css-url' // url(), image-set() strings, @import in <style>, style="" and SVG presentation attributes
+  | 'carried-url' // an absolute or scheme-relative URL in data the page carries: any attribute, data block, CSS, element text
   | 'location-header'
   | 'refresh-header'
-  | 'link-header';
+  | 'link-header'
+  | 'report-header'; // report-uri of a Content-Security-Policy header, Reporting-Endpoints, Report-To
 
 export interface Finding {
   readonly kind: FindingKind;

@@ -63,7 +63,9 @@ describe('payguard inventory against a local storefront with known scripts and f
     ]);
     const entries = ALLOW_KINDS.reduce((n, k) => n + policy.allow[k].length, 0);
     expect(findTodoJustifications(policy)).toHaveLength(entries);
-    expect(entries).toBe(5); // 2 scripts, 1 form, 1 frame, 1 inline
+    // 2 scripts, 1 form, 1 frame, 1 inline, and the foreign link the pages carry (issue 17 class 4).
+    expect(entries).toBe(6);
+    expect(policy.allow.navigate.map((e) => (e.type === 'origin' ? e.origin : e))).toHaveLength(1);
   });
 
   it('a crawl that found nothing still drafts a valid policy (report everywhere)', () => {
@@ -81,6 +83,6 @@ describe('payguard inventory against a local storefront with known scripts and f
     const diff = compareWithPolicy(buildInventory(again, site), policy);
     expect(diff.changedHash.map((c) => c.item.address)).toEqual([`${t.cdn.origin.origin}/sdk/pay.js`]);
     expect(diff.new.map((i) => i.address)).toEqual(['https://evil.example/x.js']);
-    expect(diff.gone.map((g) => g.list).sort()).toEqual(['form', 'frame', 'inline', 'script']);
+    expect(diff.gone.map((g) => g.list).sort()).toEqual(['form', 'frame', 'inline', 'navigate', 'script']);
   });
 });

@@ -48,7 +48,7 @@ describe('payguard scan FILE', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^form-action\s+allowed\s+form action\s+\d+:\d+\s+https:\/\/pay\.gateway\.example\/charge\s+card gateway/m);
     expect(r.stdout).toMatch(/^inline-script\s+allowed\s+.*sha256-.*cookie consent banner bootstrap/m);
-    expect(r.stdout).toContain('0 violations, 3 findings (https://shop.example/checkout/pay, block mode');
+    expect(r.stdout).toContain('0 violations, 4 findings (https://shop.example/checkout/pay, block mode'); // the stylesheet is a finding since issue 17 class 2
   });
 
   it('exits 1 on a tampered page and names the element, its position and the resolved URL', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { VARIANT_NAMES, VARIANTS } from '../../src/demo/variants.js';
 import { Scrape } from '../observe/prom.js';
+import { withoutGuard } from '../helpers/navigation-guard.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { startPayguardCli, type Child } from './child.js';
 
@@ -57,12 +58,12 @@ describe('payguard demo', () => {
     expect(demo.stdout()).toMatch(/policy signed just now by key [0-9A-F]{16}/);
   });
 
-  it('serves the clean checkout through payguard, byte for byte as the storefront sends it', async () => {
+  it('serves the clean checkout through payguard, byte for byte as the storefront sends it (plus the navigation guard)', async () => {
     const through = await get(`${shop}/checkout`);
     const straight = await get(`${direct}/checkout`);
     expect(through.status).toBe(200);
     expect(through.body).toContain(`action="${gateway}/pay"`);
-    expect(through.body).toBe(straight.body);
+    expect(withoutGuard(Buffer.from(through.body)).toString()).toBe(straight.body);
     const ready = await get(`${admin}/readyz`);
     expect(ready.status).toBe(200);
   });
@@ -94,7 +95,9 @@ describe('payguard demo', () => {
     }
     expect(s.value('payguard_responses_total', { route: '/checkout/**', verdict: 'blocked' })).toBe(VARIANT_NAMES.length);
     expect(s.value('payguard_responses_total', { route: '/checkout/**', verdict: 'clean' })).toBe(1);
-    expect(s.sum('payguard_violations_total', { origin: attacker })).toBeGreaterThanOrEqual(VARIANT_NAMES.length - 1);
+    // Inline code and a skimmed copy on the shop's own server name no attacker origin in the page.
+    const namingAttacker = VARIANT_NAMES.filter((name) => !(['inline-code', 'unlisted-first-party-script'] as string[]).includes(VARIANTS[name].reason));
+    expect(s.sum('payguard_violations_total', { origin: attacker })).toBeGreaterThanOrEqual(namingAttacker.length);
     expect(s.samples('payguard_policy_info')).toEqual([
       { labels: expect.objectContaining({ serial: '1' }), value: 1 },
     ]);

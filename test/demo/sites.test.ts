@@ -76,7 +76,7 @@ describe('demo sites without payguard', () => {
     expect(attacker.loot.lastFour[0]).toBe('1111');
   });
 
-  for (const variant of ['skimmer-script', 'inline-skimmer'] as const) {
+  for (const variant of ['skimmer-script', 'inline-skimmer', 'skimmed-bundle'] as const) {
     it(`${variant}: the payment succeeds and the attacker gets a copy of the card`, async () => {
       const before = attacker.loot.captured;
       await withPage(async (page) => {

@@ -72,6 +72,8 @@ export const DEFAULT_SUBMIT: Submit = { click: '#pay' };
 const FORM_PAGE: StorefrontResponse = { file: 'lookalike-action.html' };
 const TO_GATEWAY: ExpectedRequest = { host: GATEWAY_HOST, method: 'POST', path: '/pay', card: true };
 const HTML_PLAIN = (file: string, extra: Partial<StorefrontResponse> = {}): StorefrontResponse => ({ file, ...extra });
+/** A script file of the shop (the suite policy's release manifest lists the released ones: payguard.ts). */
+const SHOP_SCRIPT = (file: string): StorefrontResponse => ({ file, contentType: 'text/javascript; charset=utf-8' });
 
 const attacks: readonly AttackCase[] = [
   // --- The 2019 incident and its navigation variants -------------------------------------------
@@ -105,6 +107,12 @@ const attacks: readonly AttackCase[] = [
   { kind: 'attack', id: 'modulepreload', title: '<link rel=modulepreload> to a foreign host', vectors: 'S-10', proof: 'foreign-request', reasons: ['foreign-script'], submit: 'none' },
   { kind: 'attack', id: 'link-header-preload', title: 'Link: rel=preload response header to a foreign script', vectors: 'H-10', proof: 'foreign-request', reasons: ['foreign-link-header', 'foreign-script'], submit: 'none',
     responses: { '/cases/link-header-preload': HTML_PLAIN('checkout-clean.html', { headers: [['Link', `<http://${EVIL_HOST}/skim.js>; rel=preload; as=script`]] }) } },
+  // --- Passive loads (issue 17 class 2): beacons that run no code ------------------------------
+  { kind: 'attack', id: 'image-beacon', title: '<img> beacon to a foreign host', vectors: 'X-01', proof: 'foreign-request', reasons: ['foreign-image'], submit: 'none', fill: {} },
+  { kind: 'attack', id: 'srcset-odd-commas', title: 'srcset candidate between leading and trailing commas', vectors: 'X-01', proof: 'foreign-request', reasons: ['foreign-image'], submit: 'none', fill: {} },
+  { kind: 'attack', id: 'css-url-escapes', title: 'CSS url() beacon spelled with CSS escapes in a <style>', vectors: 'S-14, X-01', proof: 'foreign-request', reasons: ['foreign-image'], submit: 'none', fill: {} },
+  { kind: 'attack', id: 'link-header-image-preload', title: 'Link: rel=preload; as=image response header to a foreign host', vectors: 'H-10, X-01', proof: 'foreign-request', reasons: ['foreign-link-header'], submit: 'none', fill: {},
+    responses: { '/cases/link-header-image-preload': HTML_PLAIN('checkout-clean.html', { headers: [['Link', `<http://${EVIL_HOST}/pixel.gif?page=checkout>; rel=preload; as=image`]] }) } },
   { kind: 'attack', id: 'import-map', title: 'import map remaps an allowed module\'s URL-like import to the skimmer', vectors: 'S-09', proof: 'script-ran', reasons: ['import-map', 'inline-code'] },
   { kind: 'attack', id: 'data-url-script', title: '<script src="data:…"> runs with the page\'s origin', vectors: 'S-07', proof: 'script-ran', reasons: ['data-url-code'] },
   { kind: 'attack', id: 'base-script', title: '<base href> to a foreign host makes a relative script foreign', vectors: 'F-10, S-01', proof: 'card', reasons: ['foreign-base', 'foreign-script'] },
@@ -150,6 +158,13 @@ const attacks: readonly AttackCase[] = [
     responses: { '/cases/shift-jis-lookalike': { file: 'shift-jis-lookalike.html', contentType: 'text/html; charset=Shift_JIS' } } },
   { kind: 'attack', id: 'duplicate-content-type', title: 'Content-Type: text/plain then text/html (the browser takes the last)', vectors: 'M-01', proof: 'card', reasons: ['foreign-form-action', 'ambiguous-header'],
     responses: { '/cases/duplicate-content-type': { ...FORM_PAGE, headers: [['Content-Type', 'text/plain'], ['Content-Type', 'text/html']] } } },
+  { kind: 'attack', id: 'content-type-lenient', title: 'Content-Type "text/html garbage" on a page that does not start with a tag (Chromium reads text/html, Fetch finds no type)', vectors: 'M-01', proof: 'card', reasons: ['foreign-form-action'],
+    responses: { '/cases/content-type-lenient': { file: 'content-type-lenient.html', contentType: 'text/html garbage' } } },
+  // _coding-identity-listed.gz is the clean checkout gzipped, with a <script src> in the gzip
+  // header's comment field: Chromium does not decode a coding list that names identity and renders
+  // the raw bytes, where the comment is live markup (docs/headers.md "Content-Encoding").
+  { kind: 'attack', id: 'coding-identity-listed', title: 'Content-Encoding "gzip, identity": a clean page inside, a live script in the gzip header', vectors: 'H-02', proof: 'foreign-request', reasons: ['unsupported-content-coding'], submit: 'none', fill: {},
+    responses: { '/cases/coding-identity-listed': { file: '_coding-identity-listed.gz', headers: [['Content-Encoding', 'gzip, identity']] } } },
   { kind: 'attack', id: 'missing-content-type', title: 'no Content-Type: Chromium sniffs HTML', vectors: 'M-02', proof: 'card', reasons: ['foreign-form-action', 'unsupported-document-type'],
     responses: { '/cases/missing-content-type': { ...FORM_PAGE, contentType: null } } },
   { kind: 'attack', id: 'bom-beats-header', title: 'UTF-16LE body with a BOM under a windows-1252 header (the BOM wins)', vectors: 'E-01', proof: 'card', reasons: ['foreign-form-action', 'encoding-mismatch', 'undecodable-body'],
@@ -158,6 +173,19 @@ const attacks: readonly AttackCase[] = [
     responses: { '/cases/iso-2022-jp-quotes': { file: 'iso-2022-jp-quotes.html', contentType: 'text/html' } } },
   { kind: 'attack', id: 'not-found-skimmer', title: 'a 404 page carrying the skimmer script', vectors: 'M-07', proof: 'card', reasons: ['foreign-script'],
     responses: { '/cases/not-found-skimmer': { file: 'not-found-skimmer.html', status: 404 } } },
+  // --- First-party code (issue 17 class 3): the shop's own files, checked against the release manifest
+  { kind: 'attack', id: 'first-party-skimmed-copy', title: 'a skimmed copy of the shop bundle under a new hashed name on the shop itself, the page pointed at it', vectors: 'S-20', proof: 'card', reasons: ['unlisted-first-party-script'],
+    responses: { '/js/checkout.7c1d2e.js': SHOP_SCRIPT('_shop-skimmed.js') } },
+  { kind: 'attack', id: 'first-party-tampered-file', title: 'the shop bundle modified at its released path, named with a query string', vectors: 'S-20', proof: 'card', reasons: ['tampered-script'],
+    responses: { '/js/bundle.js': SHOP_SCRIPT('_shop-skimmed.js') } },
+  { kind: 'attack', id: 'first-party-module-import', title: "a released module's static import './bundle.js?lang=en' of the modified bundle", vectors: 'S-20', proof: 'card', reasons: ['tampered-script'],
+    responses: { '/js/shop-module.mjs': SHOP_SCRIPT('_shop-module.mjs') } },
+  // --- Data that clean code turns into a navigation (issue 17 class 4): the shop's own inline script,
+  // allowed by hash (legit-carried-urls has it too), follows whatever URL its data names.
+  { kind: 'attack', id: 'carried-data-attribute', title: 'data-payment-url="//evil.test/pay" followed by the shop\'s own code', vectors: 'N-06', proof: 'foreign-request', reasons: ['unlisted-url'] },
+  { kind: 'attack', id: 'carried-hidden-input', title: 'a hidden input\'s value HTTP://EVIL.TEST/pay followed by the shop\'s own code', vectors: 'N-06', proof: 'foreign-request', reasons: ['unlisted-url'] },
+  { kind: 'attack', id: 'carried-json-ld', title: 'JSON-LD potentialAction.target "http:\\/\\/evil.test\\/pay" followed by the shop\'s own code', vectors: 'N-06', proof: 'foreign-request', reasons: ['unlisted-url'] },
+  { kind: 'attack', id: 'carried-css-property', title: 'a CSS custom property --payment-url read with getComputedStyle and followed', vectors: 'N-06', proof: 'foreign-request', reasons: ['unlisted-url', 'foreign-image'] },
 ];
 
 const legit: readonly LegitCase[] = [
@@ -174,6 +202,8 @@ const legit: readonly LegitCase[] = [
     reaches: [{ host: SHOP_HOST, method: 'POST', path: '/login' }] },
   { kind: 'legit', id: 'legit-search', title: 'search form (GET) to the shop itself', vectors: '—', markers: [], fill: { '#q': 'tea cup' }, submit: { press: '#q', key: 'Enter' },
     reaches: [{ host: SHOP_HOST, method: 'GET', path: '/search' }] },
+  { kind: 'legit', id: 'legit-carried-urls', title: 'payment page URL in data-*, schema.org JSON-LD, a social link, og:image: the shop code goes to the gateway', vectors: 'N-06', markers: ['cdn-app'],
+    reaches: [{ host: GATEWAY_HOST, method: 'GET', path: '/pay' }] },
   { kind: 'legit', id: 'legit-json-ld', title: 'product page with JSON-LD and a checkout to the gateway', vectors: 'S-02', markers: ['cdn-app'], reaches: [TO_GATEWAY] },
   { kind: 'legit', id: 'legit-links-images', title: 'links, images and a stylesheet from other origins', vectors: 'X-01', markers: ['cdn-app'], reaches: [TO_GATEWAY] },
   { kind: 'legit', id: 'legit-module', title: 'module script from the CDN importing a sibling module', vectors: 'S-09', markers: ['cdn-module', 'cdn-lib'], reaches: [TO_GATEWAY] },

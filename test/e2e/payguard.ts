@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import * as parse5 from 'parse5';
 import type { RouteMode } from '../../src/policy/model.js';
 import { freePort } from '../helpers/upstreams.js';
-import { CDN_HOST, GATEWAY_HOST, SHOP_ORIGIN, TOKENIZER_URL } from './world.js';
+import { CDN_HOST, GATEWAY_HOST, PARTNER_HOST, SHOP_ORIGIN, TOKENIZER_URL } from './world.js';
 
 const run = promisify(execFile);
 const PAYGUARD_BIN = fileURLToPath(new URL('../../bin/payguard.js', import.meta.url));
@@ -57,8 +57,9 @@ export async function keygen(dir: string): Promise<PayguardKeys> {
 
 /**
  * The suite's policy: the shop itself, the gateway for forms, frames, navigation and its token API,
- * the CDN and the tokenizer URL for scripts, and the inline scripts of the legitimate pages by
- * hash. Every route in `mode`. Nothing an attacker host could match.
+ * the CDN and the tokenizer URL for scripts, the CDN and the partner for stylesheets and the
+ * partner for images (legit-links-images), the inline scripts of the legitimate pages by
+ * hash, and the shop's release manifest. Every route in `mode`. Nothing an attacker host could match.
  */
 export function suitePolicy(mode: RouteMode, inlineHashes: readonly string[]): string {
   const gateway = `http://${GATEWAY_HOST}`;
@@ -80,10 +81,33 @@ allow:
     - { origin: ${gateway}, why: hosted card fields }
   navigate:
     - { origin: ${gateway}, why: redirect to the hosted payment page }
+    - { origin: https://schema.org, why: JSON-LD @context of the structured data (a URL the page carries) }
+    - { origin: https://www.instagram.com, why: the shop's social link }
   connect:
     - { origin: ${gateway}, why: tokenization API }
+  image:
+    - { origin: http://${PARTNER_HOST}, why: partner logo }
+  style:
+    - { origin: http://${CDN_HOST}, why: storefront stylesheet }
+    - { origin: http://${PARTNER_HOST}, why: partner font stylesheet }
   inline:
 ${inline}
+${firstPartyManifest()}`;
+}
+
+/**
+ * The shop's release manifest (issue 17 class 3), as `payguard pin` writes it: the SRI hash of each
+ * released file's bytes. /js/bundle.js and /js/shop-module.mjs are released too; the first-party
+ * attack cases serve a modified bundle there, and a skimmed copy under a name nobody released.
+ */
+function firstPartyManifest(): string {
+  const sri = (file: string): string => `sha384-${createHash('sha384').update(readFileSync(new URL(`./cases/${file}`, import.meta.url))).digest('base64')}`;
+  return `firstParty:
+  base: [/js/]
+  scripts:
+    /js/shop.js: ${sri('_shop.js')}
+    /js/bundle.js: ${sri('_shop.js')}
+    /js/shop-module.mjs: ${sri('_shop-module.mjs')}
 `;
 }
 

@@ -27,8 +27,9 @@ export const EVIL_HOST = 'evil.test';
 export const ATTACKER_HOSTS: readonly string[] = [LOOKALIKE_HOST, EVIL_HOST];
 
 /**
- * A partner the legitimate pages link to, show images from and load a stylesheet from. It is not
- * in the policy (the policy has no image or style kind), so only legitimate pages may reach it.
+ * A partner the legitimate pages link to, show images from and load a stylesheet from. The policy
+ * names it in allow.image and allow.style only (issue 17 class 2), so no attack page reaches it
+ * with a script, a form or a frame.
  */
 export const PARTNER_HOST = 'media.partner.test';
 

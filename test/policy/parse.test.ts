@@ -49,7 +49,7 @@ function expectPolicyErrorAtMark({ text, field, message, file = 'policy.yaml' }:
 const UNKNOWN_KEYS: ErrorCase[] = [
   { name: 'top level', text: HEAD + ALLOW + `${MARK}alow: {}\n`, field: 'alow', message: /unknown key "alow"; allowed here: .*allow/ },
   { name: 'route', text: HEAD.replace('    mode: block\n', `    mode: block\n    ${MARK}methods: [GET]\n`) + ALLOW, field: 'routes[0].methods', message: /unknown key "methods"/ },
-  { name: 'allow', text: HEAD + ALLOW + `  ${MARK}forms:\n    - origin: https://x.example\n      why: typo\n`, field: 'allow.forms', message: /unknown key "forms"; allowed here: form, script, frame, navigate, connect, inline/ },
+  { name: 'allow', text: HEAD + ALLOW + `  ${MARK}forms:\n    - origin: https://x.example\n      why: typo\n`, field: 'allow.forms', message: /unknown key "forms"; allowed here: form, script, frame, navigate, connect, image, style, font, media, manifest, inline/ },
   { name: 'form entry', text: HEAD + ALLOW + `  frame:\n    - { origin: https://x.example, why: w, ${MARK}note: n }\n`, field: 'allow.frame[0].note', message: /unknown key "note"; allowed here: origin, url, why/ },
   { name: 'integrity on a form entry (it would check nothing)', text: HEAD + ALLOW.replace('      why:', `      ${MARK}integrity: sha256-x\n      why:`), field: 'allow.form[0].integrity', message: /unknown key "integrity"/ },
   { name: 'script entry', text: HEAD + ALLOW + `  script:\n    - url: https://cdn.example/a.js\n      ${MARK}integrty: sha384-abc\n      why: w\n`, field: 'allow.script[0].integrty', message: /unknown key "integrty"; allowed here: origin, url, integrity, why/ },

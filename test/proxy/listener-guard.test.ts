@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUARDED_LISTENERS, type GuardedListener } from '../../src/proxy/http/listener-guard.js';
+import { withoutGuard } from '../helpers/navigation-guard.js';
 import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { NAVIGATION, startHarness, SUBRESOURCE, type Harness } from './support.js';
 
@@ -89,7 +90,8 @@ describe('a throw inside a listener', () => {
 
       const next = await send('/shop/page', NAVIGATION);
       expect(next.status).toBe(200);
-      expect(next.text).toBe(CLEAN);
+      // `/**` is a block route with its CSP: the page comes with the navigation guard first in <head>.
+      expect(withoutGuard(Buffer.from(next.text)).toString()).toBe(CLEAN);
     });
   }
 

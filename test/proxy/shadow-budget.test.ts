@@ -34,7 +34,7 @@ describe('the shadow lane of the verifier pool', () => {
     serial,
     site: 'https://shop.example',
     routes: [{ path: '/**', mode: 'block' }],
-    allow: { form: [], script: [], frame: [], navigate: [], connect: [], inline: [] },
+    allow: { form: [], script: [], frame: [], navigate: [], connect: [], image: [], style: [], font: [], media: [], manifest: [], inline: [] },
     defaultCharset: 'utf-8',
   });
   const enforcedPolicy = compilePolicy(policy(1));

@@ -39,7 +39,10 @@ describe('the browser enforces the policy (Chromium through payguard)', () => {
       '/checkout/meta-csp': html('meta-csp.html'),
       '/checkout/pinned-script': html('pinned-script.html'),
       '/checkout/third-party-sri': html('third-party-sri.html'),
+      '/checkout/inject-form-frame': html('inject-form-frame.html'),
+      '/plain/inject-form-frame': html('inject-form-frame.html'),
       '/static/inject-form.js': js('inject-form.js'),
+      '/static/inject-form-frame.js': js('inject-form-frame.js'),
       '/static/fetch-foreign.js': js('fetch-foreign.js'),
       '/static/checkout.js': { headers: JS, body: CHECKOUT_JS },
     });
@@ -61,16 +64,30 @@ describe('the browser enforces the policy (Chromium through payguard)', () => {
     await context.close();
   });
 
-  it('an allowed script that injects a form posting to a foreign origin cannot submit it (form-action)', async () => {
-    // Without payguard's CSP the injected form reaches the attacker.
+  it('an allowed script that injects a form posting to a foreign origin cannot submit it (the navigation guard cancels it)', async () => {
+    // Without payguard's second layer the injected form reaches the attacker.
     await Promise.all([page.waitForURL(`${ATTACKER}/steal`), page.goto(`${SITE}/plain/inject-form`)]);
     expect(attackerGot('/steal')).toHaveLength(1);
     expect(attackerGot('/steal')[0]!.body).toContain('4111111111111111');
 
+    // The guard, first in <head>, cancels the page's navigation before the browser gets to
+    // form-action (docs/second-layer.md "Navigation guard"); it says so on the console.
+    const cancelled = page.waitForEvent('console', { predicate: (m) => m.text().includes('payguard: navigation to http://evil.localhost/steal cancelled'), timeout: 15_000 });
     await page.goto(`${SITE}/checkout/inject-form`, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => (globalThis as unknown as { blockedDirectives: string[] }).blockedDirectives.includes('form-action'), undefined, { timeout: 15_000 });
+    await cancelled;
+    expect(await page.evaluate(() => (globalThis as unknown as { submitAttempted?: boolean }).submitAttempted)).toBe(true);
     expect(page.url()).toBe(`${SITE}/checkout/inject-form`);
     expect(attackerGot('/steal')).toHaveLength(1);
+  });
+
+  it('the same form posted into a frame, which the guard does not see, is stopped by form-action', async () => {
+    const before = attackerGot('/steal').length;
+    await page.goto(`${SITE}/plain/inject-form-frame`);
+    await expect.poll(() => attackerGot('/steal').length, { timeout: 15_000 }).toBe(before + 1);
+
+    await page.goto(`${SITE}/checkout/inject-form-frame`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => (globalThis as unknown as { blockedDirectives: string[] }).blockedDirectives.includes('form-action'), undefined, { timeout: 15_000 });
+    expect(attackerGot('/steal')).toHaveLength(before + 1);
   });
 
   it('a fetch to a foreign origin from an allowed script is refused, and the CSP report arrives and is counted', async () => {
@@ -128,10 +145,12 @@ describe('the browser enforces the policy (Chromium through payguard)', () => {
   it("an attacker's <meta> CSP does not loosen payguard's", async () => {
     const before = internet.attacker.length;
     await page.goto(`${SITE}/checkout/meta-csp`, { waitUntil: 'domcontentloaded' });
+    // The injected form is cancelled by the navigation guard before form-action is consulted (see
+    // above); what the meta CSP tries to loosen, connect-src, is refused all the same.
     await page.waitForFunction(
       () => {
-        const w = globalThis as unknown as { fetchResult: string; blockedDirectives: string[] };
-        return w.fetchResult !== 'pending' && w.blockedDirectives.includes('form-action');
+        const w = globalThis as unknown as { fetchResult: string; submitAttempted?: boolean };
+        return w.fetchResult !== 'pending' && w.submitAttempted === true;
       },
       undefined,
       { timeout: 15_000 },

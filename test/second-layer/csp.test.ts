@@ -52,6 +52,18 @@ describe('cspDirectives', () => {
     expect(script).not.toContain("'unsafe-inline'");
   });
 
+  it("starts from default-src 'none' and governs every passive destination from its list (issue 17 class 2)", () => {
+    expect(directives[0]).toBe("default-src 'none'");
+    const passive = policyFrom(BASE_POLICY.replace('allow:\n', 'allow:\n  image: [{ origin: "https://img.cdn.example", why: images }]\n  font: [{ origin: "https://fonts.example", why: fonts }]\n  style: [{ origin: "https://fonts.example", why: font css }]\n  media: [{ origin: "https://media.example", why: video }]\n'));
+    const d = cspDirectives(passive, compilePolicy(passive).route('/checkout/pay').route, REPORT);
+    expect(directive(d, 'img-src')).toEqual(['https://shop.example', 'https://img.cdn.example', 'data:']);
+    expect(directive(d, 'font-src')).toEqual(['https://shop.example', 'https://fonts.example', 'data:']);
+    expect(directive(d, 'style-src')).toEqual(['https://shop.example', 'https://fonts.example', "'unsafe-inline'"]);
+    expect(directive(d, 'media-src')).toEqual(['https://shop.example', 'https://media.example']);
+    // Without a list, the site only.
+    expect(directive(d, 'manifest-src')).toEqual(['https://shop.example']);
+  });
+
   it("closes base-uri and object-src and reports to payguard's own path", () => {
     expect(directive(directives, 'base-uri')).toEqual(["'self'"]);
     expect(directive(directives, 'object-src')).toEqual(["'none'"]);

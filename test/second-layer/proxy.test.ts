@@ -14,6 +14,10 @@ import { REPORT_RATE } from '../../src/proxy/browser/layer.js';
 import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { Scrape } from '../observe/prom.js';
 import { NAVIGATION, startHarness, SUBRESOURCE, type Harness } from '../proxy/support.js';
+import { GUARD_HASH_SOURCE } from '../../src/proxy/browser/navigation-guard.js';
+
+/** payguard's CSP on a protected HTML page: its script-src also allows the navigation guard by hash. */
+const withGuard = (csp: string): string => csp.replace('script-src ', `script-src ${GUARD_HASH_SOURCE} `);
 import { CHECKOUT_JS, fixture, policyYaml, sri, TAMPERED_CHECKOUT_JS, TOKENIZER_JS } from './world.js';
 
 const ORIGINS = { site: 'https://shop.example', gateway: 'https://pay.gateway.example', attacker: 'https://evil.example' };
@@ -63,7 +67,8 @@ describe('the second layer through payguard', () => {
       expect(res.statusCode).toBe(200);
       const csp = res.headers['content-security-policy'];
       // Two lines, two policies: the browser enforces both (CSP3 §4.1), so nothing gets looser.
-      expect(csp).toEqual([UPSTREAM_CSP, cspValue(POLICY, compilePolicy(POLICY).route('/checkout/pay').route, REPORT_URL)]);
+      // The navigation guard payguard put first in <head> is allowed by its hash (navigation-guard.ts).
+      expect(csp).toEqual([UPSTREAM_CSP, withGuard(cspValue(POLICY, compilePolicy(POLICY).route('/checkout/pay').route, REPORT_URL))]);
       expect(res.headers['reporting-endpoints']).toBe(`payguard-csp="${REPORT_URL}"`);
       expect(res.headers['integrity-policy-report-only']).toBe('blocked-destinations=(script), endpoints=(payguard-csp)');
     });
@@ -106,7 +111,7 @@ describe('the second layer through payguard', () => {
     expect(res.statusCode).toBe(200);
     expect(body).toContain(`<script integrity="${sri('sha384', TOKENIZER_JS)}" crossorigin="anonymous" src=`);
     expect(body).not.toContain('evil.example');
-    expect(res.headers['content-security-policy']).toBe(cspValue(POLICY, compilePolicy(POLICY).route('/cart').route, REPORT_URL));
+    expect(res.headers['content-security-policy']).toBe(withGuard(cspValue(POLICY, compilePolicy(POLICY).route('/cart').route, REPORT_URL)));
   });
 
   describe('the report collector', () => {

@@ -2,16 +2,52 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { verifyDocument } from '../../src/verify/index.js';
-import { htmlInput } from './policy.js';
+import { htmlInput, testPolicy } from './policy.js';
 
 const LEGIT = readFileSync(new URL('./fixtures/legit-checkout.html', import.meta.url), 'utf8');
 
+/**
+ * The verifier tests' policy plus what the inventory drafts for the links and data the page
+ * carries (issue 17 class 4): the schema.org context, the help centre, the social profile and the
+ * host a template links to. Without them each is `unlisted-url`.
+ */
+const BASE = testPolicy();
+const POLICY = testPolicy({
+  allow: {
+    ...BASE.allow,
+    navigate: [
+      ...BASE.allow.navigate,
+      ...['https://schema.org', 'https://help.example', 'https://twitter.example', 'https://elsewhere.example'].map((origin) => ({ type: 'origin' as const, origin, why: 'linked or named by the page' })),
+    ],
+  },
+});
+
 describe('legitimate pages', () => {
   it('legitimate checkout page has no violations', () => {
-    const v = verifyDocument(htmlInput(LEGIT));
+    const v = verifyDocument(htmlInput(LEGIT, { policy: POLICY }));
     expect(v.violations).toEqual([]);
     // The inventory: the gateway script, the first-party script, both forms, the card iframe.
-    expect(v.findings.map((f) => `${f.kind} ${f.url}`)).toEqual([
+    const PASSIVE = ['image', 'stylesheet', 'font', 'media', 'manifest', 'preconnect', 'css-url', 'preload'];
+    expect(v.findings.filter((f) => PASSIVE.includes(f.kind)).map((f) => `${f.kind} ${f.url} ${f.entry?.why}`)).toEqual([
+      'preconnect https://fonts.example/ web font stylesheet',
+      'stylesheet https://fonts.example/css?family=Noto+Sans+JP web font stylesheet',
+      'stylesheet https://shop.example/static/checkout.css the site origin',
+      'image https://shop.example/favicon.ico the site origin',
+      'image https://img.cdn.example/hero.webp product images',
+      'image https://img.cdn.example/logo.png product images',
+      'image https://img.cdn.example/p/1.jpg product images',
+      'image https://img.cdn.example/p/1@2x.jpg product images',
+      'image https://img.cdn.example/p/2.jpg product images',
+      'image https://stats.example/pixel.gif no-JS visit counter',
+      'media https://media.example/howto.mp4 how-to video',
+      'image https://img.cdn.example/howto.jpg product images',
+    ]);
+    // URLs carried as data or links (issue 17 class 4): each named by a list.
+    const carried = v.findings.filter((f) => f.kind === 'carried-url');
+    expect(carried.map((f) => new URL(f.url!).origin).sort()).toEqual(
+      ['https://elsewhere.example', 'https://help.example', 'https://help.example', 'https://img.cdn.example', 'https://img.cdn.example', 'https://schema.org', 'https://twitter.example'].sort(),
+    );
+    expect(v.findings.filter((f) => !PASSIVE.includes(f.kind) && f.kind !== 'carried-url').map((f) => `${f.kind} ${f.url}`)).toEqual([
       'script https://js.gateway.example/v3/tokenise.js',
       'script https://shop.example/static/checkout.js',
       'form-action https://shop.example/checkout/address',
@@ -64,7 +100,7 @@ describe('property', () => {
         fc.pre(!(attack.startsWith('<form') && insideForm(LEGIT, point)));
         fc.pre(!(/^<(script|iframe|base)/.test(attack) && insideSvg(LEGIT, point)));
         const page = LEGIT.slice(0, point) + attack + LEGIT.slice(point);
-        const v = verifyDocument(htmlInput(page));
+        const v = verifyDocument(htmlInput(page, { policy: POLICY }));
         return v.violations.length > 0;
       }),
       { numRuns: 150 },
@@ -75,7 +111,7 @@ describe('property', () => {
     fc.assert(
       fc.property(fc.constantFrom(...points.filter((p) => !insideForm(LEGIT, p))), (point) => {
         const page = LEGIT.slice(0, point) + ATTACKS[0] + LEGIT.slice(point);
-        return verifyDocument(htmlInput(page)).violations.some((f) => f.url === 'https://evil.example/steal');
+        return verifyDocument(htmlInput(page, { policy: POLICY })).violations.some((f) => f.url === 'https://evil.example/steal');
       }),
       { numRuns: 100 },
     );

@@ -60,7 +60,7 @@ describe('header findings (N-01, N-03, H-07..H-11)', () => {
     expect(f).toMatchObject({ kind: 'refresh-header', url: 'https://evil.example/', allowed: false });
   });
 
-  it('Link: preload as=script and modulepreload are script loads, prefetch a navigation, stylesheet nothing (H-10)', () => {
+  it('Link: preload as=script and modulepreload are script loads, prefetch a navigation, stylesheet a style load (H-10)', () => {
     const findings = verifyHeaders(
       [['link', '<https://evil.example/a.js>; rel=preload; as=script, </style.css>; rel=stylesheet, <https://evil.example/m.js>; rel="ModulePreload"'], ['link', '<https://evil.example/next>; rel=prefetch']],
       PAGE_URL,
@@ -68,6 +68,8 @@ describe('header findings (N-01, N-03, H-07..H-11)', () => {
     );
     expect(findings.map((f) => [f.list, f.url, f.reason])).toEqual([
       ['script', 'https://evil.example/a.js', 'foreign-link-header'],
+      // Judged against allow.style since issue 17 class 2 (link-relations.ts); the site's own, so allowed.
+      ['style', 'https://shop.example/style.css', undefined],
       ['script', 'https://evil.example/m.js', 'foreign-link-header'],
       ['navigate', 'https://evil.example/next', 'foreign-link-header'],
     ]);

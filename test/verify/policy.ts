@@ -18,6 +18,14 @@ export function testPolicy(overrides: Partial<Policy> = {}): Policy {
     frame: [{ type: 'origin', origin: 'https://frames.gateway.example', why: 'gateway card iframe' }],
     navigate: [{ type: 'origin', origin: 'https://pay.gateway.example', why: '3-D Secure redirect' }],
     connect: [],
+    image: [
+      { type: 'origin', origin: 'https://img.cdn.example', why: 'product images' },
+      { type: 'url', url: 'https://stats.example/pixel.gif', prefix: false, why: 'no-JS visit counter' },
+    ],
+    style: [{ type: 'origin', origin: 'https://fonts.example', why: 'web font stylesheet' }],
+    font: [{ type: 'origin', origin: 'https://fonts.example', why: 'web fonts' }],
+    media: [{ type: 'origin', origin: 'https://media.example', why: 'how-to video' }],
+    manifest: [],
     inline: [],
   };
   return deepFreeze({

@@ -34,7 +34,8 @@ const USAGE = `Usage:
       on the spot and then discarded; exits 0.
 
 Tampered checkouts: add ?variant=NAME to a storefront URL (the shop's /demo page lists them):
-  fake-form-2019, skimmer-script, redirect-302 (on /checkout/pay), inline-skimmer, meta-refresh.
+  fake-form-2019, skimmer-script, redirect-302 (on /checkout/pay), inline-skimmer, meta-refresh,
+  skimmed-bundle, carried-payment-url.
 `;
 
 export const demoCommand: Command = {

@@ -18,8 +18,10 @@ const USAGE = `Usage: payguard inventory URL... [options]
 
 Fetches the pages (straight from the storefront, or through a running payguard), follows
 same-origin links up to --crawl pages, and lists every form target, script (URL and the SRI
-sha384 of the body fetched), frame, navigation target, connection target and inline script
-hash, with the pages each appears on. The text listing never prints query strings.
+sha384 of the body fetched), frame, navigation target, connection target, image, stylesheet,
+font, audio/video/track, web app manifest (in markup, Link headers, and the stylesheets the
+pages load) and inline script hash, with the pages each appears on. The text listing never
+prints query strings.
 
 Without --policy, writes a draft policy (why: TODO on every entry; payguard sign refuses it
 until each is justified). With --policy, prints what is new, gone, or changed hash.
@@ -96,7 +98,7 @@ function formatItems(items: readonly InventoryItem[], pages: readonly string[]):
   return lines.join('\n') + '\n';
 }
 
-const HEADINGS: Record<AllowKind, string> = { form: 'form targets', script: 'scripts', frame: 'frames', navigate: 'navigation targets', connect: 'connection targets', inline: 'inline code (sha256)' };
+const HEADINGS: Record<AllowKind, string> = { form: 'form targets', script: 'scripts', frame: 'frames', navigate: 'navigation targets', connect: 'connection targets', image: 'images', style: 'stylesheets', font: 'fonts', media: 'audio, video and tracks', manifest: 'web app manifests', inline: 'inline code (sha256)' };
 
 /** Addresses print without their query string: it may carry personal data. */
 function display(address: string): string {

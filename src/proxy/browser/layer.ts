@@ -6,6 +6,7 @@ import { LIMITS } from '../../limits.js';
 import type { CompiledPolicy, RouteMatch } from '../../policy/compiled.js';
 import type { HeaderList } from '../../verify/types.js';
 import { BrowserVantage } from './vantage.js';
+import { withGuardHash } from './navigation-guard.js';
 import { applyHeaderBaseline } from './header-baseline.js';
 import type { ProxyLogger } from '../ports.js';
 import { createSecondLayerMetrics, type MetricsWithRegistry, type SecondLayerMetrics } from './metrics.js';
@@ -41,9 +42,11 @@ export interface DocumentHeaderServices {
 }
 
 /** The headers payguard adds to an inspected document it sends (clean, reported or rewritten). */
-export function documentHeaders(services: DocumentHeaderServices, compiled: CompiledPolicy, match: RouteMatch, upstream: HeaderList, requestId: string): [string, string][] {
-  // The CSP is the policy in the browser's terms, built once per policy in force (src/policy/csp.ts).
-  const added: [string, string][] = compiled.cspHeaders(match).map(([name, value]) => [name, value]);
+export function documentHeaders(services: DocumentHeaderServices, compiled: CompiledPolicy, match: RouteMatch, upstream: HeaderList, requestId: string, guarded = false): [string, string][] {
+  // The CSP is the policy in the browser's terms, built once per policy in force (src/policy/csp.ts);
+  // a page carrying the navigation guard allows it by its hash (navigation-guard.ts).
+  const csp = compiled.cspHeaders(match);
+  const added: [string, string][] = guarded ? withGuardHash(csp) : csp.map(([name, value]) => [name, value]);
   const baseline = applyHeaderBaseline(match.route?.headers, upstream);
   added.push(...baseline.added);
   for (const drift of baseline.drift) {

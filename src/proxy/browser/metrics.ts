@@ -18,6 +18,13 @@ export interface SecondLayerMetrics {
    * (`served`) or from the policy's integrity (`policy`): tampering after the origin.
    */
   recordBrowserMismatch(against: 'served' | 'policy', scriptUrl: string): void;
+  /** A first-party script the manifest names as generated, served without a hash (label: its path in the policy). */
+  recordGeneratedScript(path: string): void;
+  /**
+   * A pinned first-party script or manifest file served after its check: `hashed` when its body was
+   * decoded and hashed, `remembered` when the same bytes had already been verified (verified-bytes.ts).
+   */
+  recordPinnedCheck(how: 'hashed' | 'remembered'): void;
 }
 
 /** What the proxy is given as metrics: the ProxyMetrics port, plus what src/observe/metrics.ts also offers. */
@@ -40,6 +47,18 @@ export function createSecondLayerMetrics(metrics: MetricsWithRegistry): SecondLa
     labelNames: ['against', 'origin'] as const,
     registers: [registry],
   });
+  const generated = new Counter({
+    name: 'payguard_first_party_generated_total',
+    help: 'First-party scripts served without a hash because the release manifest names them as generated per request, by their path in the policy.',
+    labelNames: ['path'] as const,
+    registers: [registry],
+  });
+  const pinnedChecks = new Counter({
+    name: 'payguard_pinned_script_checks_total',
+    help: 'Pinned first-party scripts and manifest files that passed their integrity check, by whether the body was hashed or was bytes already verified.',
+    labelNames: ['how'] as const,
+    registers: [registry],
+  });
   const routes = new LabelCap(LIMITS.metricRouteLabels);
   const origins = new LabelCap(LIMITS.metricOriginLabels);
   return {
@@ -51,6 +70,13 @@ export function createSecondLayerMetrics(metrics: MetricsWithRegistry): SecondLa
     },
     recordBrowserMismatch(against, scriptUrl) {
       mismatch.inc({ against, origin: origins.label(originOf(scriptUrl)) });
+    },
+    recordGeneratedScript(path) {
+      // The paths come from the signed policy's `firstParty.generated`: a bounded set.
+      generated.inc({ path });
+    },
+    recordPinnedCheck(how) {
+      pinnedChecks.inc({ how });
     },
   };
 }

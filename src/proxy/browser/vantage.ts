@@ -19,14 +19,19 @@ export class BrowserVantage {
 
   /** Records the sha256 (as a CSP hash source) of a script body payguard served at this public URL. */
   served(url: string, body: Uint8Array): string {
-    const hash = `sha256-${createHash('sha256').update(body).digest('base64')}`;
+    const hash = servedHashOf(body);
+    this.recordServed(url, hash);
+    return hash;
+  }
+
+  /** Records a served hash already known (the same bytes verified before: passthrough/verified-bytes.ts). */
+  recordServed(url: string, hash: string): void {
     const key = withoutFragment(url);
     const known = this.#served.get(key) ?? new Set<string>();
     // A script legitimately changes across a deploy; keep the last few versions, not all of them.
     if (known.size >= 4) known.delete(known.values().next().value!);
     known.add(hash);
     this.#served.set(key, known);
-    return hash;
   }
 
   /** Compares a hash the browser reported for `scriptUrl` with what payguard served and what the policy pins. */
@@ -39,6 +44,11 @@ export class BrowserVantage {
     if (pinned.length > 0 && !pinned.includes(hash)) return 'differs-from-policy';
     return served || pinned.length > 0 ? 'agrees' : 'unknown';
   }
+}
+
+/** The sha256 of a script body as a CSP hash source: what the browser reports with 'report-sha256'. */
+export function servedHashOf(body: Uint8Array): string {
+  return `sha256-${createHash('sha256').update(body).digest('base64')}`;
 }
 
 /** The policy's integrity tokens for this script URL with the same algorithm (a sha384 pin cannot judge a sha256 report). */

@@ -1,14 +1,15 @@
 /**
  * Content-Encoding: what payguard offers upstream and how it decodes a document before inspection
- * (docs/vectors.md H-01..H-04). The browser decodes stacked codings in reverse order; payguard does
- * the same, with a depth cap and an output cap, and refuses anything it cannot decode exactly.
+ * (docs/vectors.md H-01..H-04). payguard decodes exactly as Chromium does or refuses, and never
+ * judges one reading of the bytes while the browser makes another (issue 17 class 1; docs/headers.md
+ * "Content-Encoding"; every claim below is shown by test/proxy/oracle-codings.test.ts).
  */
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { VerifyRefusal } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { HeaderList } from '../../verify/types.js';
-import { headerTokens } from '../http/header-list.js';
+import { headerValues } from '../http/header-list.js';
 
 type Decoder = (input: Buffer, options: zlib.ZlibOptions & zlib.BrotliOptions) => Promise<Buffer>;
 
@@ -48,13 +49,51 @@ export function upstreamAcceptEncoding(clientValues: readonly string[]): string 
   return chosen.length > 0 ? chosen.join(', ') : 'identity';
 }
 
-/** The codings of a response in the order they were applied, `identity` dropped; across all lines. */
-export function contentCodings(headers: HeaderList): string[] {
-  return headerTokens(headers, 'content-encoding').filter((c) => c !== 'identity');
+/** The codings Chromium decodes: the names of net's FilterSourceStream::ParseEncodingType, compared case-insensitively. */
+const CHROMIUM_CODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd']);
+
+/**
+ * The items of every Content-Encoding line as Chromium's HttpResponseHeaders::EnumerateHeader yields
+ * them: each line split on ',', each item trimmed of space and tab only (HTTP LWS, not JavaScript's
+ * trim, which also eats U+00A0 and \v), lower-cased, and EMPTY ITEMS KEPT ("gzip," is two items).
+ */
+export function contentCodingItems(headers: HeaderList): string[] {
+  const items: string[] = [];
+  for (const value of headerValues(headers, 'content-encoding')) {
+    for (const item of value.split(',')) items.push(item.replace(/^[\t ]+|[\t ]+$/g, '').toLowerCase());
+  }
+  return items;
 }
 
-/** Throws VerifyRefusal('unsupported-content-coding') before any byte is read when the stack cannot be decoded. */
+/**
+ * The codings of a response in the order they were applied, as far as the browser decodes them.
+ *
+ * Chromium (URLRequestHttpJob::SetUpSourceStream) decodes only when EVERY item names a coding it
+ * knows; one item that does not (`identity`, an empty item from "gzip," or ", gzip", `compress`,
+ * `gzip;q=1`) makes it decode nothing and render the raw bytes, whatever else the list says
+ * (oracle-codings: "gzip, identity", "gzip,", ", gzip" render the gzip header's markup live). RFC 9110
+ * §8.4 clients decode the codings and skip identity instead. So:
+ * - only known codings: decode them all, last applied first (Chromium's reading and RFC 9110's);
+ * - only `identity` and empty items: no coding at all, in every reading;
+ * - a known coding beside an item Chromium does not know: the readings differ, and the whole list
+ *   is returned so that checkDecodable refuses it (fail closed on protected routes);
+ * - only unknown items: returned as they are, and refused as undecodable.
+ */
+export function contentCodings(headers: HeaderList): string[] {
+  const items = contentCodingItems(headers);
+  if (items.every((item) => item === 'identity' || item === '')) return [];
+  return items;
+}
+
+/** Throws VerifyRefusal('unsupported-content-coding') before any byte is read when the stack cannot be decoded as the browser will. */
 export function checkDecodable(codings: readonly string[]): void {
+  const known = codings.filter((c) => CHROMIUM_CODINGS.has(c));
+  if (known.length > 0 && known.length < codings.length) {
+    throw new VerifyRefusal(
+      'unsupported-content-coding',
+      `Content-Encoding "${codings.join(', ')}" mixes a coding with identity, empty or unknown items: Chromium then decodes nothing and renders the raw bytes, other clients decode (docs/headers.md)`,
+    );
+  }
   if (codings.length > LIMITS.maxContentCodings) {
     throw new VerifyRefusal('unsupported-content-coding', `${codings.length} stacked content codings (at most ${LIMITS.maxContentCodings})`);
   }

@@ -23,7 +23,7 @@ import type { InspectSuccess, VerifyPool } from '../workers/pool.js';
 import { joined, readCapped, type BufferedBody } from './body.js';
 import type { InspectionTicket } from './budget.js';
 import { checkDecodable, contentCodings, decodeBody } from './content-coding.js';
-import { classifyResponse, hasNoBody, type ResponseType } from './type.js';
+import { classifyResponse, hasNoBody, typeDecision, type ResponseType } from './type.js';
 import { classifyUpstreamError, type UpstreamFailure } from './upstream.js';
 
 /** MIME Sniffing §7 "reading the resource header": the sniffer looks at no more than 1445 bytes. */
@@ -132,13 +132,10 @@ function judgeHeaders(r: UpstreamResponse): Stage<readonly Finding[]> {
 /** Stage 2, the type and codings: can this response become a document, and can payguard decode it as the browser will? */
 function classify(r: UpstreamResponse, ends: Endings): Stage<{ type: ResponseType; codings: string[] }> {
   const type = classifyResponse(r.headers);
-  if (type.kind === 'other') return { finished: ends.passed(streaming(r), type) };
-  if (r.status === 206) {
-    return { finished: ends.refused(new VerifyRefusal('partial-content', `206 for a ${type.essence ?? 'untyped'} response`), streaming(r), type) };
-  }
-  if (type.kind === 'xml-document') {
-    return { finished: ends.refused(new VerifyRefusal('unsupported-document-type', `${type.essence} is rendered as a document and not inspected`), streaming(r), type) };
-  }
+  // The same decision `payguard scan` makes (type.ts typeDecision).
+  const decided = typeDecision(type, r.status);
+  if (decided.kind === 'not-a-document') return { finished: ends.passed(streaming(r), type) };
+  if (decided.kind === 'refuse') return { finished: ends.refused(decided.refusal, streaming(r), type) };
   const codings = contentCodings(r.headers);
   const decodable = refusableSync(() => checkDecodable(codings));
   if (!decodable.ok) return { finished: ends.refused(decodable.refusal, streaming(r), type) };

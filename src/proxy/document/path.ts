@@ -15,12 +15,14 @@ import type { RequestFacts } from '../http/facts.js';
 import { publicUrl } from '../http/request-kind.js';
 import type { PolicySource } from '../ports.js';
 import { documentHeaders, type DocumentHeaderServices } from '../browser/layer.js';
+import { guardsRoute, insertGuard } from '../browser/navigation-guard.js';
 import { sendBlockPage } from '../verdict/block-page.js';
 import { decide, type Decision, type Inspection } from '../verdict/decide.js';
 import { recordDecision, type DecisionRecorder } from '../verdict/record.js';
 import { INVALIDATED_BY_REWRITE, passOnHeaders, sendResponse, type HeldBody } from '../verdict/send.js';
 import type { ShadowJudge } from '../verdict/shadow.js';
 import type { InspectionBudget, InspectionTicket } from './budget.js';
+import { contentCodings, decodeBody } from './content-coding.js';
 import { examine, type Examination, type ExaminationServices } from './examine.js';
 import { documentEssence } from './type.js';
 import { classifyUpstreamError, upstreamPath, upstreamRefusal, upstreamRequestHeaders } from './upstream.js';
@@ -169,10 +171,17 @@ async function conclude(services: DocumentPathServices, res: ServerResponse, fac
     sendBlockPage(res, decision.status, facts.client.requestId, judged.headOnly);
     return;
   }
-  const headers = responseHeaders(upstreamHeaders, examination, decision, facts.client.requestId);
+  // Protected HTML gets the navigation guard first in <head> (browser/navigation-guard.ts): the
+  // verified bytes with the guard inserted, decoded (identity coding), allowed by its CSP hash.
+  const guarded = await guardedDocument(services, judged, decision, examination, upstreamHeaders);
+  const headers = responseHeaders(upstreamHeaders, examination, decision, facts.client.requestId, guarded !== undefined);
   // The second layer on every inspected document: CSP, reporting, header baseline (docs/second-layer.md).
-  if (examination.inspection.kind === 'document') headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId));
-  const body: HeldBody = decision.action === 'send-rewritten' ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) } : (sriBody(decision, examination) ?? examination.body);
+  if (examination.inspection.kind === 'document') headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId, guarded !== undefined));
+  const body: HeldBody = guarded
+    ? { kind: 'buffered', bytes: guarded }
+    : decision.action === 'send-rewritten'
+      ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) }
+      : (sriBody(decision, examination) ?? examination.body);
   if (body.kind === 'buffered') headers.push(['content-length', String(body.bytes.length)]);
   try {
     await sendResponse(res, concluding.status, headers, body, judged.headOnly);
@@ -196,6 +205,32 @@ function failedUpstreamMidBody(res: ServerResponse, body: HeldBody, err: unknown
   return typeof code === 'string' && code.startsWith('UND_ERR_') && code !== 'UND_ERR_ABORTED';
 }
 
+/**
+ * The bytes to send on a protected route with the guard inserted: whichever bytes were verified
+ * (the rewrite, the page with SRI attributes, or the decoded upstream body), in the encoding the
+ * verifier decoded them with. A verdict served from the verification cache has no decoded copy:
+ * the body is decoded again, as it was the first time. `undefined`: sent as it is, without a guard
+ * (report routes and routes with `csp: off`, text/plain or octet-stream documents, a doctype that
+ * never ends).
+ */
+async function guardedDocument(
+  services: DocumentPathServices,
+  judged: Judged,
+  decision: Exclude<Decision, { action: 'block' }>,
+  examination: Examination,
+  upstreamHeaders: HeaderList,
+): Promise<Buffer | undefined> {
+  const inspection = examination.inspection;
+  if (!guardsRoute(judged.match) || inspection.kind !== 'document' || documentEssence(examination.type) !== 'text/html') return undefined;
+  const policy = judged.compiled.policy;
+  if (decision.action === 'send-rewritten') return insertGuard(decision.bytes, decision.encoding, policy);
+  if (examination.sri) return insertGuard(examination.sri, inspection.verified.encoding, policy);
+  if (examination.body.kind !== 'buffered') return undefined;
+  const codings = contentCodings(upstreamHeaders);
+  const decoded = examination.decoded ?? (codings.length === 0 ? examination.body.bytes : await decodeBody(examination.body.bytes, codings, services.maxInspectBytes));
+  return insertGuard(decoded, inspection.verified.encoding, policy);
+}
+
 /** A clean or reported page with SRI attributes added is sent like a rewrite: new bytes, identity coding. */
 function sriBody(decision: Exclude<Decision, { action: 'block' }>, examination: Examination): HeldBody | undefined {
   return decision.action === 'send-original' && examination.sri ? { kind: 'buffered', bytes: Buffer.from(examination.sri) } : undefined;
@@ -210,8 +245,8 @@ function discard(body: HeldBody): void {
  * one Content-Type (the one payguard judged the body by), the charset pinned to the encoding the
  * verifier decoded with (so the browser decodes the same characters, E-02), and the request id.
  */
-function responseHeaders(upstream: HeaderList, examination: Examination, decision: Exclude<Decision, { action: 'block' }>, requestId: string): [string, string][] {
-  const rewritten = decision.action === 'send-rewritten' || sriBody(decision, examination) !== undefined;
+function responseHeaders(upstream: HeaderList, examination: Examination, decision: Exclude<Decision, { action: 'block' }>, requestId: string, guarded: boolean): [string, string][] {
+  const rewritten = guarded || decision.action === 'send-rewritten' || sriBody(decision, examination) !== undefined;
   const buffered = rewritten || examination.body.kind === 'buffered';
   const drop = rewritten ? INVALIDATED_BY_REWRITE : ['content-type', 'x-request-id', ...(buffered ? ['content-length'] : [])];
   const headers = passOnHeaders(upstream, [...drop, 'x-request-id']);
@@ -219,7 +254,11 @@ function responseHeaders(upstream: HeaderList, examination: Examination, decisio
   if (contentType) headers.push(['content-type', contentType]);
   if (examination.type?.kind === 'sniff' || examination.inspection.kind === 'document') {
     // The browser must not sniff its way to a different type than the one payguard judged (M-02).
-    if (!headers.some(([n]) => n === 'x-content-type-options')) headers.push(['x-content-type-options', 'nosniff']);
+    // Exactly one `nosniff` line: a storefront's `foo`, `nosniff, foo` or repeated lines are read
+    // differently by Fetch (first item) and others (the whole value), so they are replaced, not kept
+    // (docs/headers.md "X-Content-Type-Options").
+    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0] === 'x-content-type-options') headers.splice(i, 1);
+    headers.push(['x-content-type-options', 'nosniff']);
   }
   headers.push(['x-request-id', requestId]);
   return headers;

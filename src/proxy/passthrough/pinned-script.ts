@@ -1,10 +1,17 @@
 /**
  * First-party script pinning (docs/vectors.md S-20: British Airways 2018, 22 lines appended to the
  * shop's own Modernizr file). For an allow.script url entry with `integrity` on the site's origin,
- * payguard buffers the script (scripts are small; capped), hashes the decoded body and serves it
- * only when it matches; a mismatch is a 502, counted and logged with both hashes. Such a URL takes
- * this path whatever its Sec-Fetch-Dest says, so no request can get the bytes unverified.
- * Service worker scripts take it too (named by the policy, scope not widened: service-worker.ts).
+ * and for every script and data file of the policy's release manifest (`firstParty`, looked up by
+ * path whatever the query or spelling: policy/first-party.ts), payguard buffers the file (capped),
+ * hashes the decoded body and serves it only when it matches; a mismatch is a 502, counted and
+ * logged with both hashes. Such a path takes this path whatever its Sec-Fetch-Dest says, so no
+ * request (a `<script>`, a module import, a `fetch()` whose text is eval'd, a navigation) gets the
+ * bytes unverified. Identical bytes are verified once (verified-bytes.ts).
+ * Under a manifest, a same-origin request the manifest does not list is refused here, without
+ * asking the storefront, when it is requested as code (Sec-Fetch-Dest script, worker, json…) or is
+ * a code file under the manifest's base whatever requests it. Scripts the manifest names as
+ * generated per request go the ordinary pass-through way, counted.
+ * Service worker scripts take this path too (named by the policy, scope not widened: service-worker.ts).
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,10 +21,12 @@ import type { Pool } from 'undici';
 import { VerifyRefusal } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
+import { firstPartyRequest, SCRIPT_DESTINATIONS, type FetchUse, type FirstPartyRequest } from '../../policy/first-party.js';
 import type { AllowEntry } from '../../policy/model.js';
 import type { ReasonCode } from '../../reasons.js';
 import type { HeaderList } from '../../verify/types.js';
 import type { SecondLayer } from '../browser/layer.js';
+import { servedHashOf } from '../browser/vantage.js';
 import { isServiceWorkerScriptRequest, namedServiceWorker, widensScope } from '../browser/service-worker.js';
 import { joined, readCapped } from '../document/body.js';
 import { checkDecodable, contentCodings, decodeBody } from '../document/content-coding.js';
@@ -30,6 +39,8 @@ import { sendBlockPage } from '../verdict/block-page.js';
 import { decide, type PinRefusal } from '../verdict/decide.js';
 import { recordDecision, type DecisionRecorder } from '../verdict/record.js';
 import { passOnHeaders, sendResponse } from '../verdict/send.js';
+import { requirementKey, type VerifiedBytes } from './verified-bytes.js';
+import { unlistedUrlsInJson } from '../../verify/finders/carried-urls.js';
 
 /** What serving a pinned script needs from the running payguard. */
 export interface PinnedScriptServices extends DecisionRecorder {
@@ -37,14 +48,19 @@ export interface PinnedScriptServices extends DecisionRecorder {
   readonly upstreamPool: Pool;
   readonly policy: PolicySource;
   readonly secondLayer: SecondLayer;
+  readonly verifiedBytes: VerifiedBytes;
 }
 
-/** Why a request takes the pinned path: the policy entry pinning it, and whether it is a service worker's. */
+/** Why a request takes the pinned path: what pins it, and whether it is a service worker's. */
 export interface PinnedScript {
   readonly url: URL;
+  /** The allow.script entry pinning it (or naming the service worker). */
   readonly entry: AllowEntry | undefined;
-  readonly integrity: readonly string[];
+  /** The SRI metadata of each pin (allow.script entry, manifest file); the body must match every one. */
+  readonly integrity: readonly (readonly string[])[];
   readonly serviceWorker: boolean;
+  /** What the release manifest says of the path, when the policy has one. */
+  readonly firstParty: FirstPartyRequest | undefined;
 }
 
 /**
@@ -54,13 +70,40 @@ export interface PinnedScript {
 export function pinnedScriptFor(compiled: CompiledPolicy, req: IncomingMessage, target: string): PinnedScript | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
   const serviceWorker = isServiceWorkerScriptRequest(req);
+  const manifest = compiled.policy.firstParty;
   // The hot path: most policies pin nothing on the site, and most requests are not workers.
-  if (!serviceWorker && compiled.sitePins.length === 0) return undefined;
+  if (!serviceWorker && compiled.sitePins.length === 0 && !manifest) return undefined;
+  const firstParty = manifest ? firstPartyRequest(manifest, target, fetchUse(req)) : undefined;
+  if (!serviceWorker && compiled.sitePins.length === 0 && !firstParty) return undefined;
   const url = new URL(publicUrl(compiled.policy.site, target));
   const entry = compiled.sitePin(url) ?? (serviceWorker ? namedServiceWorker(compiled.policy, url) : undefined);
-  if (!entry && !serviceWorker) return undefined;
-  const integrity = entry && entry.type !== 'hash' ? (entry.integrity ?? []) : [];
-  return { url, entry, integrity, serviceWorker };
+  if (!entry && !serviceWorker && !firstParty) return undefined;
+  const integrity: (readonly string[])[] = [];
+  if (entry && entry.type !== 'hash' && entry.integrity && entry.integrity.length > 0) integrity.push(entry.integrity);
+  if (firstParty?.kind === 'listed') integrity.push(firstParty.file.integrity);
+  return { url, entry, integrity, serviceWorker, firstParty };
+}
+
+/**
+ * How the response will be used, from Sec-Fetch-Dest (Fetch Metadata). It comes from the shopper's
+ * browser, which an attacker who tampered with the shop does not control; browsers that send none
+ * are left to the page check and the CSP (docs/policy.md "First-party code").
+ */
+function fetchUse(req: IncomingMessage): FetchUse {
+  const dest = req.headers['sec-fetch-dest'];
+  if (typeof dest !== 'string') return 'unknown';
+  return SCRIPT_DESTINATIONS.has(dest.trim().toLowerCase()) ? 'code' : 'other';
+}
+
+/**
+ * A script the manifest names as generated per request: it has no fixed bytes to pin, so it goes the
+ * ordinary pass-through way (its Location, Refresh and Link headers judged there), and is counted
+ * and logged so the unhashed code shows in the metrics, not only in the policy.
+ */
+export function noteGeneratedScript(ctx: PinnedScriptServices, facts: RequestFacts, pin: PinnedScript): boolean {
+  if (pin.firstParty?.kind !== 'generated' || pin.serviceWorker || pin.integrity.length > 0) return false;
+  ctx.secondLayer.metrics.recordGeneratedScript(pin.firstParty.script.path);
+  return true;
 }
 
 /** Why a pinned or worker script is not served: a reason code, and what the log line says. */
@@ -79,11 +122,11 @@ class ScriptRefused extends Error {
   }
 }
 
-/** The script as received: headers, the bytes to pass on, and the decoded body that was hashed. */
+/** The script as received: headers, the bytes to pass on, and the sha256 of its decoded body (dual vantage). */
 interface VerifiedScript {
   readonly headers: HeaderList;
   readonly raw: Buffer;
-  readonly decoded: Buffer;
+  readonly servedHash: string;
 }
 
 export async function servePinnedScript(ctx: PinnedScriptServices, req: IncomingMessage, res: ServerResponse, facts: RequestFacts, pin: PinnedScript): Promise<void> {
@@ -105,7 +148,7 @@ export async function servePinnedScript(ctx: PinnedScriptServices, req: Incoming
     if (refused.action === 'block') sendBlockPage(res, refused.status, facts.client.requestId, headOnly);
     return;
   }
-  ctx.secondLayer.vantage.served(pin.url.href, script.decoded);
+  ctx.secondLayer.vantage.recordServed(pin.url.href, script.servedHash);
   // A pin is enforced on every route (decide.ts), so the route's mode does not enter the decision.
   recordDecision(ctx, facts, route, decide('block', { kind: 'pinned-script', refusal: undefined }));
   const out = passOnHeaders(script.headers, ['content-length', 'x-request-id']);
@@ -120,23 +163,59 @@ async function fetchVerifiedScript(ctx: PinnedScriptServices, req: IncomingMessa
     req.resume();
     throw new ScriptRefused('service-worker', 'service-worker-refused', { why: 'not named in allow.script' });
   }
+  // Under a manifest, code nobody released is refused before the storefront is asked: a pin in
+  // allow.script still verifies it, anything else would be served unverified.
+  const unlisted = pin.firstParty?.kind === 'unlisted' && pin.integrity.length === 0 ? pin.firstParty : undefined;
+  if (unlisted) {
+    req.resume();
+    throw new ScriptRefused('unlisted-first-party-script', 'first-party-refused', { why: unlisted.why });
+  }
   const upstream = await requestScript(ctx, req, facts, signal);
   const headers = headerListFromRaw(upstream.headers as unknown as string[]);
   try {
     if (pin.serviceWorker && widensScope(pin.url, headerValues(headers, 'service-worker-allowed'))) {
       throw new ScriptRefused('service-worker', 'service-worker-refused', { why: 'Service-Worker-Allowed widens its scope' });
     }
-    const { raw, decoded } = await readScript(ctx, upstream.body, headers);
+    const raw = await readScript(ctx, upstream.body);
     // Only a whole 200 can be verified; any other status would be a script or page nobody pinned.
     if (upstream.statusCode !== 200) throw new ScriptRefused('tampered-script', 'script-pin-mismatch', { status: upstream.statusCode });
-    if (pin.integrity.length > 0) {
-      const verdict = matchIntegrity(pin.integrity, decoded);
+    const codings = scriptCodings(headers);
+    const requirement = requirementKey(pin.integrity, codings);
+    const known = ctx.verifiedBytes.lookup(requirement, raw);
+    if (known !== undefined) {
+      ctx.secondLayer.metrics.recordPinnedCheck('remembered');
+      return { headers, raw, servedHash: known };
+    }
+    const decoded = await decodeScript(raw, codings);
+    for (const tokens of pin.integrity) {
+      const verdict = matchIntegrity(tokens, decoded);
       if (!verdict.matches) throw new ScriptRefused('tampered-script', 'script-pin-mismatch', { expected: verdict.expected, actual: verdict.actual });
     }
-    return { headers, raw, decoded };
+    checkCarriedUrls(ctx, facts, pin, decoded);
+    const servedHash = servedHashOf(decoded);
+    ctx.verifiedBytes.remember(requirement, raw, servedHash);
+    ctx.secondLayer.metrics.recordPinnedCheck('hashed');
+    return { headers, raw, servedHash };
   } finally {
     if (!upstream.body.readableEnded) upstream.body.destroy();
   }
+}
+
+/**
+ * A JSON data file of the manifest is data the shop's scripts read (issue 17 class 4, docs/vectors.md
+ * N-06): a URL in it on an origin neither the site nor any allow list names is refused where the
+ * file's route is protected, and logged (with the list it would need) where it is a report route.
+ * Checked once per distinct bytes: what passes is remembered with the integrity check.
+ */
+function checkCarriedUrls(ctx: PinnedScriptServices, facts: RequestFacts, pin: PinnedScript, decoded: Buffer): void {
+  if (pin.firstParty?.kind !== 'listed' || pin.firstParty.list !== 'data') return;
+  const compiled = ctx.policy.current().compiled;
+  const unlisted = unlistedUrlsInJson(compiled.policy, decoded.toString('utf8'));
+  if (unlisted.length === 0) return;
+  const first = unlisted[0]!;
+  const fields = { origin: new URL(first.url).origin, list: first.list, count: unlisted.length };
+  if (compiled.route(facts.path).mode !== 'report') throw new ScriptRefused('unlisted-url', 'first-party-data-url', fields);
+  ctx.logger.event('first-party-data-url', { requestId: facts.client.requestId, path: facts.path, ...fields });
 }
 
 async function requestScript(ctx: PinnedScriptServices, req: IncomingMessage, facts: RequestFacts, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
@@ -158,21 +237,34 @@ async function requestScript(ctx: PinnedScriptServices, req: IncomingMessage, fa
   }
 }
 
-/** The body, capped, and decoded: SRI (W3C SRI §3.3.5) hashes what the browser sees, after content decoding. */
-async function readScript(ctx: PinnedScriptServices, body: Readable, headers: HeaderList): Promise<{ raw: Buffer; decoded: Buffer }> {
+/** The body as received, capped: scripts are small; a pinned script above the cap is refused rather than held in memory. */
+async function readScript(ctx: PinnedScriptServices, body: Readable): Promise<Buffer> {
   let read;
   try {
-    // Scripts are small; a pinned script above the cap is refused rather than held in memory.
     read = await readCapped(body, LIMITS.maxPinnedScriptBytes);
   } catch (err) {
     throw upstreamFailure(ctx, err);
   }
   if (!read.complete) throw new ScriptRefused('too-large', undefined);
-  const raw = joined(read);
+  return joined(read);
+}
+
+/** The content codings of the response, refused when payguard cannot decode them as the browser would. */
+function scriptCodings(headers: HeaderList): string[] {
   try {
     const codings = contentCodings(headers);
     checkDecodable(codings);
-    return { raw, decoded: await decodeBody(raw, codings, LIMITS.maxPinnedScriptBytes) };
+    return codings;
+  } catch (err) {
+    if (err instanceof VerifyRefusal) throw new ScriptRefused(err.reason, undefined);
+    throw err;
+  }
+}
+
+/** SRI (W3C SRI §3.3.5) hashes what the browser sees, after content decoding. */
+async function decodeScript(raw: Buffer, codings: readonly string[]): Promise<Buffer> {
+  try {
+    return await decodeBody(raw, codings, LIMITS.maxPinnedScriptBytes);
   } catch (err) {
     if (err instanceof VerifyRefusal) throw new ScriptRefused(err.reason, undefined);
     throw err;

@@ -97,6 +97,11 @@ const REASON_BY_LIST: Record<AllowKind, ViolationReason> = {
   frame: 'foreign-frame',
   navigate: 'foreign-navigation',
   connect: 'foreign-connect',
+  image: 'foreign-image',
+  style: 'foreign-style',
+  font: 'foreign-font',
+  media: 'foreign-media',
+  manifest: 'foreign-manifest',
   inline: 'inline-code',
 };
 

@@ -31,8 +31,15 @@ export interface VerificationKeyParts {
   readonly bytes: Uint8Array;
 }
 
-/** Per-entry overhead counted on top of the rewritten bytes (findings, key, bookkeeping). */
+/** Per-entry overhead counted on top of the rewritten bytes and the findings (key, bookkeeping). */
 const ENTRY_OVERHEAD = LIMITS.verificationCacheEntryOverheadBytes;
+
+/** What an entry is counted for: its bytes, and its findings (hundreds on a real page: every image is one). */
+function entrySize(reply: InspectSuccess): number {
+  const findings = reply.verified.findings.length + (reply.rewritten?.verified.findings.length ?? 0);
+  const bytes = (reply.rewritten?.bytes.byteLength ?? 0) + (reply.sri?.byteLength ?? 0);
+  return ENTRY_OVERHEAD + bytes + findings * LIMITS.verificationCacheFindingBytes;
+}
 
 export class VerificationCache {
   readonly #entries: LRUCache<string, InspectSuccess> | undefined;
@@ -45,7 +52,7 @@ export class VerificationCache {
         ? undefined
         : new LRUCache<string, InspectSuccess>({
             maxSize: Math.max(maxBytes, ENTRY_OVERHEAD),
-            sizeCalculation: (reply) => ENTRY_OVERHEAD + (reply.rewritten?.bytes.byteLength ?? 0),
+            sizeCalculation: entrySize,
           });
   }
 

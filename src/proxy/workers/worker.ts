@@ -31,7 +31,7 @@ function warmUp(): void {
     serial: 1,
     site: 'https://warm-up.invalid',
     routes: [{ path: '/**', mode: 'block' }],
-    allow: { form: [], script: [], frame: [], navigate: [], connect: [], inline: [] },
+    allow: { form: [], script: [], frame: [], navigate: [], connect: [], image: [], style: [], font: [], media: [], manifest: [], inline: [] },
     defaultCharset: 'windows-1252',
   };
   const page =
@@ -39,6 +39,7 @@ function warmUp(): void {
     '<script>var x = 1;</script><link rel="modulepreload" href="/m.js"></head><body onload="x()">' +
     '<form action="/pay" method="post"><input name="card"><button formaction="/b">Pay</button></form>' +
     '<iframe src="/f"></iframe><object data="/o"></object><a href="javascript:void 0">x</a>' +
+    '<style>p{background:url(/b.png)}</style><img src="/i.png" srcset="/i2.png 2x"><p style="background:url(/c.png)">c</p>' +
     '<svg><script href="/s.js"></script></svg><template><form action="/t"></form></template></body></html>';
   try {
     verifyDocument({ bytes: new TextEncoder().encode(page.repeat(4)), url: 'https://warm-up.invalid/', headers: [['content-type', 'text/html; charset=utf-8']], policy: warmPolicy, mode: 'block' });

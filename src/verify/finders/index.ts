@@ -6,6 +6,7 @@ import type { Finder, Finders } from '../scan.js';
 import { NS_HTML, NS_MATHML, NS_SVG } from '../tree.js';
 import { attributes } from './attributes.js';
 import { base } from './base.js';
+import { carriedInAttributes, carriedInDataBlock, carriedInStyle } from './carried-urls.js';
 import { formAction } from './forms.js';
 import { frame } from './frames.js';
 import { link } from './links.js';
@@ -13,6 +14,8 @@ import { meta } from './meta.js';
 import { embed, object, param } from './objects.js';
 import { script } from './scripts.js';
 import { svgAnimation } from './svg-animation.js';
+import { cssAttributes, styleElement } from './css.js';
+import { background, img, input, media, passiveLink, source, svgReference } from './passive.js';
 
 const byElement: [string, string, Finder][] = [
   // F-09: a "form" in SVG or MathML is not a form, but checking it costs nothing and over-approximates.
@@ -40,6 +43,37 @@ const byElement: [string, string, Finder][] = [
   [NS_SVG, 'animate', svgAnimation],
   [NS_SVG, 'animateTransform', svgAnimation],
   [NS_SVG, 'animateMotion', svgAnimation],
+  // Passive loads (issue 17 class 2): images, media, stylesheets, fonts, manifests, preconnects.
+  [NS_HTML, 'img', img],
+  [NS_HTML, 'source', source],
+  [NS_HTML, 'video', media],
+  [NS_HTML, 'audio', media],
+  [NS_HTML, 'track', media],
+  [NS_HTML, 'input', input],
+  // The legacy background attribute maps to background-image on these (HTML §15.3.10 and §15.3.9).
+  ...['body', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th'].map((name): [string, string, Finder] => [NS_HTML, name, background]),
+  // As for modulepreload: the preload scanner reads a <link> whatever its namespace.
+  [NS_HTML, 'link', passiveLink],
+  [NS_SVG, 'link', passiveLink],
+  [NS_MATHML, 'link', passiveLink],
+  // The same scanner fetches <input type=image src> inside <svg> or <math>, where the tree builder
+  // makes it a foreign element that loads nothing (oracle-passive found it); every passive tag of
+  // the scanner is judged in foreign content too.
+  ...[NS_SVG, NS_MATHML].flatMap((ns): [string, string, Finder][] => [
+    [ns, 'img', img],
+    [ns, 'input', input],
+    [ns, 'source', source],
+    [ns, 'video', media],
+    [ns, 'audio', media],
+    [ns, 'track', media],
+    ...['body', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th'].map((name): [string, string, Finder] => [ns, name, background]),
+  ]),
+  [NS_HTML, 'style', styleElement],
+  [NS_SVG, 'style', styleElement],
+  [NS_MATHML, 'style', styleElement],
+  // Data the shop's own code may navigate to (issue 17 class 4): data blocks and <style> text.
+  [NS_HTML, 'script', carriedInDataBlock],
+  [NS_HTML, 'style', carriedInStyle],
 ];
 
 const dispatch = new Map<string, Map<string, Finder[]>>();
@@ -49,4 +83,4 @@ for (const [namespace, name, finder] of byElement) {
   dispatch.set(namespace, names);
 }
 
-export const FINDERS: Finders = { dispatch, everyElement: [attributes] };
+export const FINDERS: Finders = { dispatch, everyElement: [attributes, cssAttributes, svgReference, carriedInAttributes] };

@@ -81,7 +81,8 @@ function checkImportMap(visit: Visit, scan: Scan, text: string, inert: ReturnTyp
   for (const address of addresses) {
     scan.reportElement(visit, { kind: 'import-map', list: 'script', raw: address }, (base) => {
       const judgement = judgeUrl(scan.policy, scan.mode, 'script', resolveUrl(address, base), address, 'import-map');
-      return judgement.allowed || judgement.reason === 'javascript-url' ? judgement : { ...judgement, reason: 'import-map' };
+      const ownReason = judgement.reason === 'javascript-url' || judgement.reason === 'unlisted-first-party-script';
+      return judgement.allowed || ownReason ? judgement : { ...judgement, reason: 'import-map' };
     }, inert);
   }
 }
