@@ -7,11 +7,12 @@ import { VerifyRefusal } from '../errors.js';
 import type { AllowKind, Policy } from '../policy/model.js';
 import { judgeUrl, makeFinding, resolveUrl } from './judge.js';
 import { parseLinkHeader } from './link-header.js';
-import { linkDestinations, type LinkDestination } from './link-relations.js';
+import { linkDestinations } from './link-relations.js';
 import { isInertDataUrl, judgePassive } from './passive-judge.js';
 import { srcsetUrls } from './srcset.js';
 import { parseDeclarativeRefresh, refreshHeaderValue, type DeclarativeRefresh } from './refresh.js';
 import type { Finding, FindingKind, HeaderList } from './types.js';
+import { trimHttpWhitespace } from './mime.js';
 
 export function verifyHeaders(headers: HeaderList, url: string, policy: Policy): Finding[] {
   const findings: Finding[] = [];
@@ -19,7 +20,7 @@ export function verifyHeaders(headers: HeaderList, url: string, policy: Policy):
   for (const [name, value] of headers) {
     if (name !== 'location') continue;
     // Chromium's network stack trims the line (space and tab) before comparing Location lines.
-    locations.add(value.replace(/^[\t ]+|[\t ]+$/g, ''));
+    locations.add(trimHttpWhitespace(value));
     findings.push(headerFinding(policy, 'location-header', 'navigate', name, value, url, 'foreign-navigation'));
   }
   // Several differing Location lines: Chromium fails the navigation
@@ -91,7 +92,7 @@ export function headerRefresh(headers: HeaderList): (DeclarativeRefresh & { read
 /** Every line of a header, trimmed of space and tab as Chromium's network stack stores it. */
 function headerLines(headers: HeaderList, name: string): string[] {
   const lines: string[] = [];
-  for (const [n, v] of headers) if (n === name) lines.push(v.replace(/^[\t ]+|[\t ]+$/g, ''));
+  for (const [n, v] of headers) if (n === name) lines.push(trimHttpWhitespace(v));
   return lines;
 }
 
@@ -105,12 +106,12 @@ function combinedHeader(headers: HeaderList, name: string): string | undefined {
  * Every link of every relation that loads or connects (H-09, H-10): preload with any `as`
  * (and its `imagesrcset`), modulepreload, prefetch, prerender, stylesheet (Firefox honours it),
  * icons, manifest, preconnect, dns-prefetch. Each is judged against its destination's list
- * (linkList), with the same table as `<link>` in markup (link-relations.ts).
+ * (linkDestinations), with the same table as `<link>` in markup (link-relations.ts).
  */
 function linkFindings(policy: Policy, value: string, url: string): Finding[] {
   const findings: Finding[] = [];
   for (const link of parseLinkHeader(value)) {
-    for (const destination of linkList(link.rel, link.as)) {
+    for (const destination of linkDestinations(link.rel, link.as)) {
       const targets = [link.target, ...(destination.list === 'image' && link.imagesrcset !== undefined ? srcsetUrls(link.imagesrcset) : [])];
       for (const target of targets) {
         if (isInertDataUrl(destination.list, target)) continue;
@@ -121,11 +122,6 @@ function linkFindings(policy: Policy, value: string, url: string): Finding[] {
     }
   }
   return findings;
-}
-
-/** The allow lists a Link header's relations fall under (none for relations that load nothing). */
-function linkList(rel: readonly string[], as: string | undefined): LinkDestination[] {
-  return linkDestinations(rel, as);
 }
 
 /** RFC 8941 list of strings (`"/rules.json", "/more.json"`); bare items are taken as well (over-approximation). */

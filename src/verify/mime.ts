@@ -56,7 +56,7 @@ function getDecodeAndSplit(input: string): string[] {
       position = quoted.end;
       if (position < input.length) continue;
     }
-    values.push(temporary.replace(/^[\t ]+|[\t ]+$/g, ''));
+    values.push(trimHttpWhitespace(temporary));
     temporary = '';
     if (position >= input.length) return values;
     position++; // the comma
@@ -169,4 +169,13 @@ export function sniffHtml(bytes: Uint8Array): boolean {
 
 function isSniffWhitespace(b: number): boolean {
   return b === 0x09 || b === 0x0a || b === 0x0c || b === 0x0d || b === 0x20;
+}
+
+/**
+ * A header value stripped of leading and trailing HTTP tab or space (Fetch "HTTP tab or space"),
+ * as Chromium's network stack stores each line: not JavaScript's trim(), which also strips U+00A0
+ * and other Unicode spaces that Chromium keeps (docs/headers.md).
+ */
+export function trimHttpWhitespace(value: string): string {
+  return value.replace(/^[\t ]+|[\t ]+$/g, '');
 }

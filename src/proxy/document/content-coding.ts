@@ -10,6 +10,7 @@ import { VerifyRefusal } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { HeaderList } from '../../verify/types.js';
 import { headerValues } from '../http/header-list.js';
+import { trimHttpWhitespace } from '../../verify/mime.js';
 
 type Decoder = (input: Buffer, options: zlib.ZlibOptions & zlib.BrotliOptions) => Promise<Buffer>;
 
@@ -60,7 +61,7 @@ const CHROMIUM_CODINGS: ReadonlySet<string> = new Set(['gzip', 'x-gzip', 'deflat
 export function contentCodingItems(headers: HeaderList): string[] {
   const items: string[] = [];
   for (const value of headerValues(headers, 'content-encoding')) {
-    for (const item of value.split(',')) items.push(item.replace(/^[\t ]+|[\t ]+$/g, '').toLowerCase());
+    for (const item of value.split(',')) items.push(trimHttpWhitespace(item).toLowerCase());
   }
   return items;
 }
