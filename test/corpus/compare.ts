@@ -126,10 +126,26 @@ function allowedBy(policy: Policy, lists: readonly Exclude<AllowKind, 'inline'>[
   return lists.some((list) => matchAllow(policy, list, parsed) !== undefined);
 }
 
-/** Same URL (fragment ignored: it never reaches a server), or for forms the same origin and path (a GET submission adds a query). */
+/**
+ * Same URL as the server sees it, or for forms the same origin and path (a GET submission adds a
+ * query). A fragment never reaches a server, and Chromium strips user info from the request URL
+ * (it would travel as Authorization), so a finding for https://gw@evil.example/x is the request
+ * Chromium logs as https://evil.example/x.
+ */
 function sameTarget(a: string, b: string, originAndPathOnly: boolean): boolean {
-  if (!originAndPathOnly) return withoutFragment(a) === withoutFragment(b);
+  if (!originAndPathOnly) return asRequested(a) === asRequested(b);
   return originAndPath(a) === originAndPath(b);
+}
+
+function asRequested(url: string): string {
+  try {
+    const u = new URL(withoutFragment(url));
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return withoutFragment(url);
+  }
 }
 
 function originAndPath(url: string): string {

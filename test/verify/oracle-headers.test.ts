@@ -183,17 +183,35 @@ describe('Location, Link and Speculation-Rules: every foreign request Chromium m
     await foreign?.close();
   });
 
-  /** The spelling with the foreign server's host in place of evil.example. */
-  function served(lines: Lines): Lines {
+  /**
+   * Each case's foreign URLs live under their own path prefix (/c7/…), so a preload from an
+   * earlier case that reaches the foreign server late is never counted against this one.
+   */
+  interface ForeignCase {
+    readonly prefix: string;
+    /** The spelling with the foreign server's host and this case's prefix in place of evil.example. */
+    served(lines: Lines): Lines;
+    /** The foreign URL of a path under this case's prefix. */
+    url(path: string): string;
+    /** The foreign requests of this case, as URLs. */
+    requests(): string[];
+  }
+
+  function foreignCase(): ForeignCase {
+    const prefix = `/c${count++}`;
     const host = new URL(foreign.origin).host;
-    return lines.map(([n, v]) => [n, v.replaceAll(EVIL, host)] as const);
+    return {
+      prefix,
+      served: (lines) => lines.map(([n, v]) => [n, v.replaceAll(EVIL, host + prefix)] as const),
+      url: (path) => foreign.origin + prefix + path,
+      requests: () => [...new Set(foreign.requests.filter((r) => r.path.startsWith(`${prefix}/`)).map((r) => foreign.origin + r.path))],
+    };
   }
 
   /** The foreign URLs Chromium requested for a response with these header lines. */
-  async function chromiumRequests(status: number, lines: Lines, awaitPath?: string): Promise<string[]> {
-    const path = `/page/${count++}`;
+  async function chromiumRequests(here: ForeignCase, status: number, lines: Lines, awaitPath?: string): Promise<string[]> {
+    const path = `/page${here.prefix}`;
     server.set(path, { status, headers: [['content-type', 'text/html; charset=utf-8'], ...lines], body: new TextEncoder().encode('<!DOCTYPE html><title>p</title><p>checkout</p>') });
-    const before = foreign.requests.length;
     const tab = await context.newPage();
     try {
       await tab.goto(server.origin + path, { waitUntil: 'load', timeout: LOAD_TIMEOUT_MS }).catch(() => undefined);
@@ -202,8 +220,8 @@ describe('Location, Link and Speculation-Rules: every foreign request Chromium m
       await tab.evaluate('0').catch(() => undefined);
       // A named case that expects a request waits for it: a preload from a header is not tied to
       // 'load', and on 2 busy cores it can reach the server later (bounded by the poll's timeout).
-      if (awaitPath !== undefined) await expect.poll(() => foreign.requests.slice(before).some((r) => r.path === awaitPath), { timeout: 20_000 }).toBe(true);
-      return [...new Set(foreign.requests.slice(before).map((r) => foreign.origin + r.path))];
+      if (awaitPath !== undefined) await expect.poll(() => here.requests().includes(here.url(awaitPath)), { timeout: 20_000 }).toBe(true);
+      return here.requests();
     } finally {
       await tab.close();
     }
@@ -220,19 +238,20 @@ describe('Location, Link and Speculation-Rules: every foreign request Chromium m
     }
   }
 
-  async function expectCovered(status: number, spelling: Lines, awaitPath?: string): Promise<{ chromium: string[]; payguard: 'refused' | Set<string> }> {
-    const lines = served(spelling);
-    const chromium = await chromiumRequests(status, lines, awaitPath);
+  async function expectCovered(status: number, spelling: Lines, awaitPath?: string): Promise<{ chromium: string[]; payguard: 'refused' | Set<string>; foreignUrl: (path: string) => string }> {
+    const here = foreignCase();
+    const lines = here.served(spelling);
+    const chromium = await chromiumRequests(here, status, lines, awaitPath);
     const payguard = payguardReading(lines);
     if (payguard !== 'refused') {
       for (const url of chromium) expect([...payguard], `${url} requested by Chromium for ${JSON.stringify(lines)}`).toContain(url);
     }
-    return { chromium, payguard };
+    return { chromium, payguard, foreignUrl: here.url };
   }
 
   it('Location: identical lines are followed, differing lines fail the navigation; payguard judges the first and refuses the second', async () => {
     const same = await expectCovered(302, [['location', 'http://evil.example/a'], ['location', 'http://evil.example/a']]);
-    expect(same.chromium).toEqual([`${foreign.origin}/a`]);
+    expect(same.chromium).toEqual([same.foreignUrl('/a')]);
     expect(same.payguard).not.toBe('refused');
     // ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION: Chromium follows neither.
     const differing = await expectCovered(302, [['location', 'http://evil.example/a'], ['location', 'http://evil.example/b']]);
@@ -242,12 +261,12 @@ describe('Location, Link and Speculation-Rules: every foreign request Chromium m
 
   it('Link: every line\'s links are read (the lines joined with ", ")', async () => {
     const split = await expectCovered(200, [['link', '<http://evil.example/split.js>; rel=preload'], ['link', '<http://evil.example/other.js>; rel=preload; as=script']], '/other.js');
-    expect(split.chromium).toContain(`${foreign.origin}/other.js`);
+    expect(split.chromium).toContain(split.foreignUrl('/other.js'));
   }, 60_000);
 
   it('Speculation-Rules: every line\'s rule sets are fetched', async () => {
     const r = await expectCovered(200, [['speculation-rules', '"/rules.json"'], ['speculation-rules', '"http://evil.example/rules.json"']], '/rules.json');
-    expect(r.chromium).toContain(`${foreign.origin}/rules.json`);
+    expect(r.chromium).toContain(r.foreignUrl('/rules.json'));
   }, 60_000);
 
   it('report-uri: Chromium posts a violation report to the report-uri of every Content-Security-Policy line and policy; payguard judges each endpoint', async () => {
@@ -257,21 +276,22 @@ describe('Location, Link and Speculation-Rules: every foreign request Chromium m
       ['content-security-policy', "img-src 'none'; report-uri http://evil.example/csp-a"],
       ['content-security-policy-report-only', "img-src 'none'; report-uri /local-report, default-src *; img-src 'none'; report-uri http://evil.example/csp-b"],
     ];
-    const spelled = served(lines);
-    const path = `/page/${count++}`;
+    const here = foreignCase();
+    const spelled = here.served(lines);
+    const path = `/page${here.prefix}`;
     server.set(path, { headers: [['content-type', 'text/html; charset=utf-8'], ...spelled], body: new TextEncoder().encode(body) });
-    const before = foreign.requests.length;
+    const reports = (): string[] => here.requests().filter((url) => url.startsWith(here.url('/csp-')));
     const tab = await context.newPage();
     try {
       await tab.goto(server.origin + path, { waitUntil: 'load', timeout: LOAD_TIMEOUT_MS }).catch(() => undefined);
       // Reports go out from the browser process after the violation; wait for them without a timer:
       // poll the foreign server's record until both arrive (the test's own timeout bounds it).
-      while (foreign.requests.slice(before).filter((r) => r.path.startsWith('/csp-')).length < 2) await tab.evaluate('new Promise((r) => setTimeout(r, 50))');
+      while (reports().length < 2) await tab.evaluate('new Promise((r) => setTimeout(r, 50))');
     } finally {
       await tab.close();
     }
-    const chromium = [...new Set(foreign.requests.slice(before).filter((r) => r.path.startsWith('/csp-')).map((r) => foreign.origin + r.path))].sort();
-    expect(chromium).toEqual([`${foreign.origin}/csp-a`, `${foreign.origin}/csp-b`]);
+    const chromium = reports().sort();
+    expect(chromium).toEqual([here.url('/csp-a'), here.url('/csp-b')]);
     const payguard = payguardReading(spelled);
     expect(payguard).not.toBe('refused');
     for (const url of chromium) expect([...(payguard as Set<string>)]).toContain(url);
