@@ -62,7 +62,8 @@ export const INSPECTION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.
 
 /**
  * Directive names a report may carry: CSP3 §6 (fetch, document, navigation, reporting directives),
- * the Trusted Types ones, and payguard's own `integrity-policy` and `unknown`. Anyone can post a
+ * the Trusted Types ones, and payguard's own `integrity-policy`, `navigation-guard` (the guard's
+ * cancellations, navigation-guard.ts) and `unknown`. Anyone can post a
  * report, so any other name is "other" rather than a new series.
  */
 const CSP_DIRECTIVES: readonly string[] = [
@@ -70,7 +71,7 @@ const CSP_DIRECTIVES: readonly string[] = [
   'object-src', 'prefetch-src', 'script-src', 'script-src-elem', 'script-src-attr', 'style-src', 'style-src-elem',
   'style-src-attr', 'worker-src', 'base-uri', 'sandbox', 'form-action', 'frame-ancestors', 'navigate-to',
   'fenced-frame-src', 'webrtc', 'require-trusted-types-for', 'trusted-types', 'upgrade-insecure-requests',
-  'block-all-mixed-content', 'report-uri', 'report-to', 'integrity-policy', 'unknown',
+  'block-all-mixed-content', 'report-uri', 'report-to', 'integrity-policy', 'navigation-guard', 'unknown',
 ];
 
 /** Routes come from the policy, so they are bounded by it; the cap only guards against misuse. */

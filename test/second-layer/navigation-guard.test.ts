@@ -11,8 +11,10 @@
  * listener) the test adds after the guard sees `defaultPrevented`, and the page is still the shop's.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
+import { Scrape } from '../observe/prom.js';
 import { startStorefront, type Storefront } from '../helpers/upstreams.js';
 import { startHarness, type Harness } from '../proxy/support.js';
 import { ATTACKER, GATEWAY, SITE, startInternet, type Internet } from './internet.js';
@@ -262,6 +264,38 @@ describe('the navigation guard cancels navigations to origins outside the policy
       await way.steer(page, url);
       await reached;
     });
+  });
+
+  it('reports every cancellation to payguard, and nothing else: counted under navigation-guard with the destination\'s origin only', async () => {
+    const scrape = async (): Promise<Scrape> => new Scrape(await (await request(`${harness.payguard.adminUrl}/metrics`)).body.text());
+    const guardReports = async (origin: string): Promise<number> => (await scrape()).value('payguard_csp_reports_total', { directive: 'navigation-guard', blocked_origin: origin });
+    const guardLines = () => harness.logLines().filter((l) => l['event'] === 'csp-report' && l['directive'] === 'navigation-guard');
+    const before = await guardReports(ATTACKER);
+    const linesBefore = guardLines().length;
+    await page.goto(`${SITE}/plain/checkout`);
+    await watch();
+    // First a window.open the policy allows (the gateway): it must not be reported.
+    const popup = context.waitForEvent('page', { timeout: 15_000 });
+    expect(await run<boolean>(page, 'return window.open(arg) !== null', `${GATEWAY}/3ds/return-${++caseNo}`)).toBe(true);
+    await popup;
+    // Then two refused ones, whose URLs carry what a skimmer would send: neither the metric nor the log may hold it.
+    const url = `${target()}?cc=4111111111111111`;
+    await evaluate('location.href = url')(page, url);
+    expect((await seen()).find((s) => s.url === url)).toEqual({ url, prevented: true });
+    expect(await run<unknown>(page, 'return window.open(arg)', `${target()}/4111111111111111`)).toBeNull();
+    // sendBeacon delivers after the call returns; poll, bounded.
+    let counted = before;
+    for (let i = 0; i < 60 && counted < before + 2; i++) {
+      counted = await guardReports(ATTACKER);
+      if (counted < before + 2) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(counted).toBe(before + 2);
+    expect(await guardReports(GATEWAY)).toBe(0);
+    const lines = guardLines().slice(linesBefore);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatchObject({ blocked: `${ATTACKER}/`, document: `${SITE}/plain/checkout`, disposition: 'enforce' });
+    expect(harness.logText()).not.toContain('4111111111111111');
+    expect(attackerGot(new URL(url).pathname)).toEqual([]);
   });
 
   describe.each(OTHER_WINDOW)('$name', (way) => {

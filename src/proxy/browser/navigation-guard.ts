@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import type { RouteMatch } from '../../policy/compiled.js';
 import { cspModeOf } from '../../policy/csp.js';
 import type { Policy } from '../../policy/model.js';
+import { CSP_REPORT_PATH } from '../../reserved-paths.js';
 
 /** The attribute the guard reads its allowed destinations from (a JSON array of origins and URLs). */
 export const GUARD_ATTRIBUTE = 'data-payguard-navigation-guard';
@@ -35,9 +36,17 @@ export const GUARD_ATTRIBUTE = 'data-payguard-navigation-guard';
  * script-src governs, top-level `data:` navigations are blocked by Chromium, and other schemes
  * (mailto:, tel:) hand over to another application rather than load a page.
  * The built-ins it needs are captured first, so that later code cannot replace them under it.
+ *
+ * Every cancellation is also reported to payguard's report collector, as a legacy CSP report whose
+ * directive is `navigation-guard`: on a page payguard verified clean, a navigation to an unnamed
+ * origin is code doing what the policy does not allow (tampered data, a skimmer), and operators
+ * see it in `payguard_csp_reports_total` like every other browser-side refusal (PCI DSS 11.6.1).
+ * The report names the destination's origin only: its path and query may carry card data. The
+ * collector's path is relative, so the beacon is same-origin (connect-src names the site).
  */
 export const GUARD_SCRIPT = `(()=>{
-const s=document.currentScript,U=URL,A=Array.prototype.some,J=JSON.parse,w=window,d=document,n=w.navigation;
+const s=document.currentScript,U=URL,A=Array.prototype.some,J=JSON.parse,S=JSON.stringify,w=window,d=document,n=w.navigation,loc=location;
+const nav=navigator,beacon=typeof nav.sendBeacon==="function"?nav.sendBeacon.bind(nav):null,B=Blob;
 const L=J(s.getAttribute(${JSON.stringify(GUARD_ATTRIBUTE)}));
 s.remove();
 const ok=(raw)=>{let u;try{u=new U(String(raw),d.baseURI)}catch{return true}
@@ -45,10 +54,12 @@ let p=u.protocol;if(p==="blob:"){try{u=new U(u.pathname);p=u.protocol}catch{retu
 if(p!=="http:"&&p!=="https:")return true;
 const h=u.href.split("#")[0],o=u.origin;
 return A.call(L,(e)=>e===o||(e.endsWith("/")?h.startsWith(e):e===h));};
-const stop=(e,raw)=>{e.preventDefault();console.error("payguard: navigation to "+raw+" cancelled: not in the policy")};
+const report=(raw)=>{if(!beacon)return;let o="invalid";try{const u=new U(String(raw),d.baseURI);o=u.protocol==="blob:"?new U(u.pathname).origin:u.origin}catch{}
+try{beacon(${JSON.stringify(CSP_REPORT_PATH)},new B([S({"csp-report":{"document-uri":loc.origin+loc.pathname,"blocked-uri":o,"effective-directive":"navigation-guard","disposition":"enforce"}})],{type:"application/csp-report"}))}catch{}};
+const stop=(e,raw)=>{e.preventDefault();console.error("payguard: navigation to "+raw+" cancelled: not in the policy");report(raw)};
 if(n)n.addEventListener("navigate",(e)=>{if(!ok(e.destination.url))stop(e,e.destination.url)});
 const open=w.open;
-w.open=function(url,...rest){if(url!==undefined&&url!==null&&String(url)!==""&&!ok(url)){console.error("payguard: window.open of "+url+" refused: not in the policy");return null}return Reflect.apply(open,this,[url,...rest])};
+w.open=function(url,...rest){if(url!==undefined&&url!==null&&String(url)!==""&&!ok(url)){console.error("payguard: window.open of "+url+" refused: not in the policy");report(url);return null}return Reflect.apply(open,this,[url,...rest])};
 const link=(e)=>{for(const t of e.composedPath()){if(!(t instanceof Element))continue;
 const l=t.localName;if(l!=="a"&&l!=="area")continue;const r=t.href;const raw=typeof r==="string"?r:r&&r.baseVal!==undefined?new U(r.baseVal,d.baseURI).href:"";
 if(raw&&!ok(raw))stop(e,raw);return}};
