@@ -90,14 +90,7 @@ function nonDocumentCpu(rows: readonly RowResult[]): TargetVerdict {
 }
 
 function wholeBenchRss(rows: readonly RowResult[]): TargetVerdict {
-  const measured = rows.filter((r) => r.target === 'payguard' && r.connections === 256 && r.proxyPeakRssMb !== undefined);
-  const worst = measured.reduce<RowResult | undefined>((w, r) => (!w || r.proxyPeakRssMb! > w.proxyPeakRssMb! ? r : w), undefined);
-  return verdict(
-    'i19-peak-rss',
-    'issue 19: peak RSS ≤ 200 MB at 256 connections over every page, unique pages included',
-    worst === undefined ? undefined : worst.proxyPeakRssMb! <= 200,
-    worst === undefined ? 'no payguard rows at 256 connections' : `${fmt(worst.proxyPeakRssMb!, 0)} MB (${worst.page})`,
-  );
+  return peakRssAt256(rows, 'i19-peak-rss', 'issue 19: peak RSS ≤ 200 MB at 256 connections over every page, unique pages included', () => true, 'no payguard rows at 256 connections');
 }
 
 function nonDocumentThroughput(rows: readonly RowResult[]): TargetVerdict {
@@ -159,12 +152,13 @@ function verifierSpeed(verifier: VerifierFigures | undefined): TargetVerdict {
 }
 
 function peakRss(rows: readonly RowResult[]): TargetVerdict {
-  const measured = rows.filter((r) => r.target === 'payguard' && CHECKOUT_PAGES.includes(r.page) && r.connections === 256 && r.proxyPeakRssMb !== undefined);
+  const checkout = (r: RowResult): boolean => CHECKOUT_PAGES.includes(r.page);
+  return peakRssAt256(rows, 'peak-rss', 'peak RSS ≤ 200 MB at 256 connections of 100 KB pages', checkout, 'no payguard checkout rows at 256 connections');
+}
+
+/** The highest payguard peak RSS over the rows at 256 connections that `counted` keeps, against 200 MB. */
+function peakRssAt256(rows: readonly RowResult[], id: string, description: string, counted: (row: RowResult) => boolean, missing: string): TargetVerdict {
+  const measured = rows.filter((r) => r.target === 'payguard' && counted(r) && r.connections === 256 && r.proxyPeakRssMb !== undefined);
   const worst = measured.reduce<RowResult | undefined>((w, r) => (!w || r.proxyPeakRssMb! > w.proxyPeakRssMb! ? r : w), undefined);
-  return verdict(
-    'peak-rss',
-    'peak RSS ≤ 200 MB at 256 connections of 100 KB pages',
-    worst === undefined ? undefined : worst.proxyPeakRssMb! <= 200,
-    worst === undefined ? 'no payguard checkout rows at 256 connections' : `${fmt(worst.proxyPeakRssMb!, 0)} MB (${worst.page})`,
-  );
+  return verdict(id, description, worst === undefined ? undefined : worst.proxyPeakRssMb! <= 200, worst === undefined ? missing : `${fmt(worst.proxyPeakRssMb!, 0)} MB (${worst.page})`);
 }
