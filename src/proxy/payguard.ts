@@ -34,7 +34,7 @@ import { noteGeneratedScript, pinnedScriptFor, servePinnedScript } from './passt
 import { VerifiedBytes } from './passthrough/verified-bytes.js';
 import { failSafe, failSafeUpgrade } from './verdict/fail-safe.js';
 import { SHADOW_SKIP_REASONS, ShadowJudge, type ShadowPolicy } from './verdict/shadow.js';
-import { VerificationCache } from './verdict/verification-cache.js';
+import { ServedDocumentCache, VerificationCache } from './verdict/verification-cache.js';
 import { VerifyPool } from './workers/pool.js';
 import type { ListenerFaults } from './http/listener-guard.js';
 
@@ -214,6 +214,7 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     verifyPool,
     verifications: new VerificationCache(options.verificationCacheBytes ?? LIMITS.verificationCacheBytes),
+    servedDocuments: new ServedDocumentCache(LIMITS.servedDocumentCacheBytes),
     keepDecoded: options.shadow !== undefined,
     policy: options.policy,
     metrics: options.metrics,

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyRefusal } from '../../src/errors.js';
 import { InspectionBudget, type InspectionTicket } from '../../src/proxy/document/budget.js';
 import { startStorefront, type PageSpec, type Storefront } from '../helpers/upstreams.js';
+import { withoutGuard } from '../helpers/navigation-guard.js';
 import { NAVIGATION, page, startHarness, type Harness } from './support.js';
 
 const CLEAN = page('clean-checkout.html');
@@ -44,6 +45,28 @@ describe('verdict cache keyed on the encoded bytes', () => {
     expect(await statusOf('/checkout/coding-swap', { headers: html, body: bytes })).toBe(200);
     // Decoded, the same bytes are a form posting card data to a foreign host.
     expect(await statusOf('/checkout/coding-swap', { headers: [...html, ['content-encoding', 'deflate']], body: bytes })).toBe(502);
+  });
+
+  it('a cached gzip page goes out as the same decoded bytes with the guard on every hit, and a changed page never as an earlier build', async () => {
+    async function served(path: string, body: Buffer): Promise<{ encoding: string | undefined; bytes: Buffer }> {
+      storefront.page(path, { headers: GZIP_HTML, body });
+      const res = await request(`${harness.payguard.publicUrl}${path}`, { headers: ACCEPT_GZIP });
+      expect(res.statusCode).toBe(200);
+      return { encoding: res.headers['content-encoding'] as string | undefined, bytes: Buffer.from(await res.body.arrayBuffer()) };
+    }
+    // /guarded/** is a block route with the second layer on (/checkout/** has csp: off here), so the guard goes in.
+    const first = await served('/guarded/served-cache', gzipSync(CLEAN));
+    expect(first.encoding).toBeUndefined();
+    expect(withoutGuard(first.bytes)).toEqual(CLEAN);
+    // The second and third are verification-cache hits: the first hit builds, the next reuses.
+    for (let i = 0; i < 2; i++) expect((await served('/guarded/served-cache', gzipSync(CLEAN))).bytes).toEqual(first.bytes);
+    // Another clean rendering at the same URL (one character changed), twice: its own bytes each time.
+    const changed = Buffer.from(CLEAN.toString('latin1').replace('</h1>', '!</h1>'), 'latin1');
+    expect(changed).not.toEqual(CLEAN);
+    for (let i = 0; i < 3; i++) expect(withoutGuard((await served('/guarded/served-cache', gzipSync(changed))).bytes)).toEqual(changed);
+    // The same bytes at another URL are another verification, and another build.
+    expect(withoutGuard((await served('/guarded/served-cache-2', gzipSync(CLEAN))).bytes)).toEqual(CLEAN);
+    expect(withoutGuard((await served('/guarded/served-cache', gzipSync(CLEAN))).bytes)).toEqual(CLEAN);
   });
 
   it('serves a repeated gzip page from the cache and still blocks it once one encoded byte changes', async () => {

@@ -62,6 +62,8 @@ export interface Examination {
   readonly sri?: Uint8Array;
   /** The decoded body of a verified document (for the shadow policy's second look). */
   readonly decoded?: Buffer;
+  /** The verification-cache key when the verdict came from the cache: the page was seen before. */
+  readonly cachedVerification?: string;
 }
 
 /** The examination stopped because the client left, or the upstream broke off mid-body. */
@@ -102,7 +104,7 @@ export async function examine(services: ExaminationServices, r: UpstreamResponse
 
   // The same encoded bytes were verified (or are being verified) already: no decoding, no worker.
   const known = cacheKey && !services.keepDecoded ? services.verifications.known(cacheKey) : undefined;
-  if (known) return examined(ends.verified(await refusable(() => timed(services, () => known)), held, type));
+  if (known) return examined(ends.verified(await refusable(() => timed(services, () => known)), held, type, undefined, cacheKey));
 
   const decoded = await refusable(() => decodeBody(rawBytes, codings, services.maxInspectBytes));
   if (!decoded.ok) return examined(ends.refused(decoded.refusal, held, type));
@@ -204,7 +206,7 @@ class Endings {
     return { inspection: { kind: 'headers-only', headerViolations: this.headerViolations }, body, type };
   }
 
-  verified(reply: Refusable<InspectSuccess>, body: HeldBody, type: ResponseType, decoded?: Buffer): Examination {
+  verified(reply: Refusable<InspectSuccess>, body: HeldBody, type: ResponseType, decoded?: Buffer, cachedVerification?: string): Examination {
     if (!reply.ok) return this.refused(reply.refusal, body, type);
     const { verified, rewritten, sri } = reply.value;
     return {
@@ -213,6 +215,7 @@ class Endings {
       type,
       ...(decoded ? { decoded } : {}),
       ...(sri ? { sri } : {}),
+      ...(cachedVerification ? { cachedVerification } : {}),
     };
   }
 }

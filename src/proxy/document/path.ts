@@ -16,6 +16,7 @@ import { publicUrl } from '../http/request-kind.js';
 import type { PolicySource } from '../ports.js';
 import { documentHeaders, type DocumentHeaderServices } from '../browser/layer.js';
 import { guardsRoute, insertGuard } from '../browser/navigation-guard.js';
+import type { ServedDocumentCache } from '../verdict/verification-cache.js';
 import { sendBlockPage } from '../verdict/block-page.js';
 import { decide, type Decision, type Inspection } from '../verdict/decide.js';
 import { recordDecision, type DecisionRecorder } from '../verdict/record.js';
@@ -34,6 +35,7 @@ export interface DocumentPathServices extends ExaminationServices, DecisionRecor
   readonly policy: PolicySource;
   readonly inspectionBudget: InspectionBudget;
   readonly shadow: ShadowJudge | undefined;
+  readonly servedDocuments: ServedDocumentCache;
 }
 
 /** The response's policy and route, taken once: it is judged against exactly this policy, whatever a reload does meanwhile. */
@@ -209,9 +211,9 @@ function failedUpstreamMidBody(res: ServerResponse, body: HeldBody, err: unknown
  * The bytes to send on a protected route with the guard inserted: whichever bytes were verified
  * (the rewrite, the page with SRI attributes, or the decoded upstream body), in the encoding the
  * verifier decoded them with. A verdict served from the verification cache has no decoded copy:
- * the body is decoded again, as it was the first time. `undefined`: sent as it is, without a guard
- * (report routes and routes with `csp: off`, text/plain or octet-stream documents, a doctype that
- * never ends).
+ * the bytes built at its first hit are sent again (ServedDocumentCache), or the body is decoded
+ * again, as it was the first time. `undefined`: sent as it is, without a guard (report routes and
+ * routes with `csp: off`, text/plain or octet-stream documents, a doctype that never ends).
  */
 async function guardedDocument(
   services: DocumentPathServices,
@@ -222,6 +224,20 @@ async function guardedDocument(
 ): Promise<Buffer | undefined> {
   const inspection = examination.inspection;
   if (!guardsRoute(judged.match) || inspection.kind !== 'document' || documentEssence(examination.type) !== 'text/html') return undefined;
+  const build = (): Promise<Buffer | undefined> => buildGuarded(services, judged, decision, examination, upstreamHeaders);
+  const seenBefore = examination.cachedVerification;
+  return seenBefore === undefined ? build() : services.servedDocuments.served(seenBefore, decision.action, build);
+}
+
+async function buildGuarded(
+  services: DocumentPathServices,
+  judged: Judged,
+  decision: Exclude<Decision, { action: 'block' }>,
+  examination: Examination,
+  upstreamHeaders: HeaderList,
+): Promise<Buffer | undefined> {
+  const inspection = examination.inspection;
+  if (inspection.kind !== 'document') return undefined;
   const policy = judged.compiled.policy;
   if (decision.action === 'send-rewritten') return insertGuard(decision.bytes, decision.encoding, policy);
   if (examination.sri) return insertGuard(examination.sri, inspection.verified.encoding, policy);

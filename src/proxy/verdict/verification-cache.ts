@@ -108,3 +108,29 @@ export class VerificationCache {
     return pending;
   }
 }
+
+/**
+ * The bytes sent for a page whose verification came from the cache above: on a protected route the
+ * verified bytes decoded, with the navigation guard inserted (document/path.ts). They are a pure
+ * function of the verification key (policy, mode, URL, Content-Type, codings and body as received)
+ * and of the decision's action, so a hit sends what the first hit built. Only hits are stored: a
+ * page seen once (a unique checkout) never enters, so unique traffic cannot churn it.
+ */
+export class ServedDocumentCache {
+  readonly #entries: LRUCache<string, Buffer> | undefined;
+
+  /** `maxBytes` 0 disables it. */
+  constructor(maxBytes: number) {
+    this.#entries = maxBytes <= 0 ? undefined : new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: (bytes) => Math.max(1, bytes.byteLength) });
+  }
+
+  /** The bytes built for this verification key and action before, or those `build` makes now (kept when they fit). */
+  async served(verificationKey: string, action: string, build: () => Promise<Buffer | undefined>): Promise<Buffer | undefined> {
+    const key = `${action}\n${verificationKey}`;
+    const known = this.#entries?.get(key);
+    if (known) return known;
+    const bytes = await build();
+    if (bytes && this.#entries && bytes.byteLength <= this.#entries.maxSize) this.#entries.set(key, bytes);
+    return bytes;
+  }
+}
