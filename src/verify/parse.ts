@@ -10,7 +10,8 @@
  *   start tag but frame, frameset and noframes, in Chromium as in parse5; but Chromium's
  *   speculative preload scanner reads tokens, not the tree, and fetches a
  *   `<link rel=modulepreload>` (or an image, a stylesheet, a `<base>`) that the tree never holds
- *   (docs/vectors.md P-12).
+ *   (docs/vectors.md P-12). The same holds for what a `<frameset>` removes: one that arrives "in
+ *   body" while the frameset-ok flag is set detaches the body and everything already in it.
  *
  * The cheap, precise trigger: a Parser subclass notices a start tag that one of those modes drops.
  * Only then is a copy of the text parsed again with every `<select`/`</select` and
@@ -99,7 +100,13 @@ class DropAwareParser extends Parser<DefaultTreeAdapterMap> {
     if (RENAMED_CONTAINERS.has(token.tagName)) this.containerTagOffsets.push(tagStart);
     const container = droppingContainer(this.insertionMode as number, token.tagName);
     if (container !== undefined) this.droppedIn.add(container);
+    // A <frameset> "in body" while the frameset-ok flag is set detaches the body with everything
+    // already in it (HTML §13.2.6.4.7), in Chromium as in parse5; the preload scanner had fetched
+    // from those tokens already (an SVG <script href> before the doctype, found by the Chromium
+    // sample). The re-parse keeps them: its frameset is an ordinary element inside the body.
+    const body = token.tagName === 'frameset' && this.framesetOk ? this.openElements.tryPeekProperlyNestedBodyElement() : null;
     super.onStartTag(token);
+    if (body && body.parentNode === null && body.childNodes.length > 0) this.droppedIn.add('frameset');
   }
 
   override onEndTag(token: Token.TagToken): void {

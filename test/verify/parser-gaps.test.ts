@@ -124,6 +124,29 @@ describe('tokens the frameset modes drop but the preload scanner reads (P-12)', 
     expect(v.violations.filter((f) => f.url?.startsWith('https://evil.example/') === true).map((f) => f.context)).toEqual(['frameset']);
   });
 
+  /**
+   * What a <frameset> detaches (HTML §13.2.6.4.7): one that arrives "in body" while the frameset-ok
+   * flag is still set removes the body and everything in it, but the preload scanner has fetched
+   * from those tokens. Openers that make a body without clearing the flag (no text, no <body> tag,
+   * no element that clears it), each followed by a fetch, before the doctype or after </head>.
+   */
+  const OPENERS = ['<svg></svg>', '<math></math>', '<div></div>', '<span></span>', ''];
+  const FETCHES = [
+    '<link rel="modulepreload" href="https://evil.example/m.js">',
+    '<script src="https://evil.example/s.js"></script>',
+    '<svg><script href="https://evil.example/v.js"></script></svg>',
+  ];
+  const DETACHED = [
+    (s: string) => `${s}<!DOCTYPE html><html><head><title>Checkout</title></head><frameset rows="100%"><frame src="/hosted"></frameset></html>`,
+    (s: string) => `<!DOCTYPE html><html><head><title>Checkout</title></head>${s}<frameset rows="100%"><frame src="/hosted"></frameset></html>`,
+  ];
+  // With no opener a link or script stays in the head (in the tree anyway): found either way.
+  const detachedCases = OPENERS.flatMap((opener) => FETCHES.flatMap((fetch) => DETACHED.map((page) => [page(opener + fetch)] as const)));
+  it.each(detachedCases)('flags the foreign fetch the frameset detaches in %s', async (page) => {
+    const v = await verifyHtml(page);
+    expect(v.violations.filter((f) => f.url?.startsWith('https://evil.example/') === true).length).toBeGreaterThan(0);
+  });
+
   it('a plain frameset page is parsed once and has no reparsed findings', async () => {
     const v = await verifyHtml('<!DOCTYPE html><html><head><title>Checkout</title></head><frameset rows="100%"><frame src="/hosted"><noframes><p>Frames</p></noframes></frameset></html>');
     expect(v.findings.every((f) => f.context === undefined)).toBe(true);
