@@ -224,27 +224,19 @@ async function guardedDocument(
 ): Promise<Buffer | undefined> {
   const inspection = examination.inspection;
   if (!guardsRoute(judged.match) || inspection.kind !== 'document' || documentEssence(examination.type) !== 'text/html') return undefined;
-  const build = (): Promise<Buffer | undefined> => buildGuarded(services, judged, decision, examination, upstreamHeaders);
+  const encoding = inspection.verified.encoding;
+  const policy = judged.compiled.policy;
+  const build = async (): Promise<Buffer | undefined> => {
+    if (decision.action === 'send-rewritten') return insertGuard(decision.bytes, decision.encoding, policy);
+    if (examination.sri) return insertGuard(examination.sri, encoding, policy);
+    const body = examination.body;
+    if (body.kind !== 'buffered') return undefined;
+    const codings = contentCodings(upstreamHeaders);
+    const decoded = examination.decoded ?? (codings.length === 0 ? body.bytes : await decodeBody(body.bytes, codings, services.maxInspectBytes));
+    return insertGuard(decoded, encoding, policy);
+  };
   const seenBefore = examination.cachedVerification;
   return seenBefore === undefined ? build() : services.servedDocuments.served(seenBefore, decision.action, build);
-}
-
-async function buildGuarded(
-  services: DocumentPathServices,
-  judged: Judged,
-  decision: Exclude<Decision, { action: 'block' }>,
-  examination: Examination,
-  upstreamHeaders: HeaderList,
-): Promise<Buffer | undefined> {
-  const inspection = examination.inspection;
-  if (inspection.kind !== 'document') return undefined;
-  const policy = judged.compiled.policy;
-  if (decision.action === 'send-rewritten') return insertGuard(decision.bytes, decision.encoding, policy);
-  if (examination.sri) return insertGuard(examination.sri, inspection.verified.encoding, policy);
-  if (examination.body.kind !== 'buffered') return undefined;
-  const codings = contentCodings(upstreamHeaders);
-  const decoded = examination.decoded ?? (codings.length === 0 ? examination.body.bytes : await decodeBody(examination.body.bytes, codings, services.maxInspectBytes));
-  return insertGuard(decoded, inspection.verified.encoding, policy);
 }
 
 /** A clean or reported page with SRI attributes added is sent like a rewrite: new bytes, identity coding. */
