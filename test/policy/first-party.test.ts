@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { withSlashDotQueryFragment } from '../helpers/path-spellings.js';
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from '../../src/errors.js';
 import { draftPolicyYaml } from '../../src/inventory/draft.js';
@@ -144,19 +145,7 @@ function spell(path: string, s: SpellingChoices): string {
     const i = s.paramSegment % parts.length;
     parts = parts.map((p, j) => (j === i ? `${p};${s.param}` : p));
   }
-  let out = '/' + parts.join('/');
-  if (s.doubleSlash !== undefined) {
-    const slashes = [...out.matchAll(/\//g)].map((m) => m.index);
-    const at = slashes[s.doubleSlash % slashes.length]!;
-    out = out.slice(0, at) + '/' + out.slice(at);
-  }
-  if (s.dotSegment !== undefined) {
-    const first = out.indexOf('/', 1);
-    if (first > 0) out = out.slice(0, first) + s.dotSegment.slice(0, -1) + out.slice(first);
-  }
-  if (s.query !== undefined) out += `?${s.query}`;
-  if (s.fragment !== undefined) out += `#${s.fragment}`;
-  return out;
+  return withSlashDotQueryFragment('/' + parts.join('/'), s);
 }
 
 /** A path and one spelling of it. */

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { withSlashDotQueryFragment } from '../helpers/path-spellings.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pinDirectory } from '../../src/cli/commands/pin.js';
 import type { Policy } from '../../src/policy/model.js';
@@ -76,20 +77,7 @@ function spell(path: string, s: typeof SPELLING extends fc.Arbitrary<infer T> ? 
     const i = e % chars.length;
     if (chars[i] !== '/' && !chars[i]!.startsWith('%')) chars[i] = `%${chars[i]!.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  let out = '/' + chars.join('');
-  if (s.param !== undefined) out += s.param;
-  if (s.doubleSlash !== undefined) {
-    const slashes = [...out.matchAll(/\//g)].map((m) => m.index);
-    const at = slashes[s.doubleSlash % slashes.length]!;
-    out = out.slice(0, at) + '/' + out.slice(at);
-  }
-  if (s.dotSegment !== undefined) {
-    const first = out.indexOf('/', 1);
-    if (first > 0) out = out.slice(0, first) + s.dotSegment.slice(0, -1) + out.slice(first);
-  }
-  if (s.query !== undefined) out += `?${s.query}`;
-  if (s.fragment !== undefined) out += `#${s.fragment}`;
-  return out;
+  return withSlashDotQueryFragment('/' + chars.join('') + (s.param ?? ''), s);
 }
 
 function spelt(paths: readonly string[]): fc.Arbitrary<{ path: string; target: string }> {
