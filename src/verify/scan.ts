@@ -91,6 +91,8 @@ export interface Finders {
 export class Scan {
   private readonly deferred: Deferred[] = [];
   private baseHref: string | undefined;
+  /** Source offset of the effective <base>'s start tag (Infinity when parse5 made the tag up). */
+  private baseOffset = Infinity;
   /** Every other <base href> (later ones, foreign-namespace ones, in templates): see finish(). */
   private readonly otherBaseHrefs: string[] = [];
   private lineStarts: number[] | undefined;
@@ -119,8 +121,10 @@ export class Scan {
 
   /** HTML §4.2.3: the document base URL is the frozen base URL of the first base element with href, in tree order. */
   noteBase(visit: Visit, href: string, setsDocumentBase: boolean): void {
-    if (setsDocumentBase && this.baseHref === undefined && visit.context === undefined) this.baseHref = href;
-    else this.otherBaseHrefs.push(href);
+    if (setsDocumentBase && this.baseHref === undefined && visit.context === undefined) {
+      this.baseHref = href;
+      this.baseOffset = this.source.startOf(visit.element) ?? Infinity;
+    } else this.otherBaseHrefs.push(href);
   }
 
   /** The frozen base URL of a <base href> (HTML §4.2.3 "set the frozen base URL"). */
@@ -170,29 +174,61 @@ export class Scan {
   }
 
   /**
-   * Judgements against the effective base; then, when the page has other <base href>s, the URLs
-   * that resolve differently against one of them and are not allowed that way are added too
-   * (context `other-base`). Chromium 156's preload scanner fetches through a <base> the tree
-   * builder ignores (one inside <svg>, found by the oracle), and the research behind docs/vectors.md (§1.4) asks for
-   * every base candidate to be tried.
+   * Judgements against the effective base, then the other readings Chromium can make (see
+   * readingsBeforeBase and readingsAgainstOtherBases).
    */
   finish(): Sighting[] {
     const base = this.baseHref === undefined ? this.options.fallbackBase : this.frozenBaseUrl(this.baseHref);
     const sightings: Sighting[] = [];
     for (const work of this.deferred) sightings.push(...work(base));
+    const seen = new Set(sightings.map(sightingKey));
+    if (base !== this.options.fallbackBase) sightings.push(...this.readingsBeforeBase(seen));
+    sightings.push(...this.readingsAgainstOtherBases(base, seen));
+    return sightings;
+  }
+
+  /**
+   * A URL the parser meets before the effective <base> is read against the fallback base by any
+   * fetch that starts then: a script, a stylesheet, an object's document (Chromium resolves at
+   * fetch time, and the base element is not in the tree yet). Later uses (a submission, a click)
+   * read it against the base, which finish() already judged. Both readings are reported, allowed
+   * ones included, so that the finding names the URL Chromium requests. Found by the Chromium
+   * sample property: `<object data=//host/x>` before a later `<base>` fetched through the page URL.
+   */
+  private readingsBeforeBase(seen: Set<string>): Sighting[] {
+    const sightings: Sighting[] = [];
+    for (const work of this.deferred) {
+      for (const sighting of work(this.options.fallbackBase)) {
+        const f = sighting.finding;
+        if (f.offset !== undefined && f.offset >= this.baseOffset) continue;
+        const key = sightingKey(sighting);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        sightings.push({ finding: { ...f, context: f.context ?? 'before-base' }, edits: sighting.edits });
+      }
+    }
+    return sightings;
+  }
+
+  /**
+   * When the page has other <base href>s, the URLs that resolve differently against one of them
+   * and are not allowed that way (context `other-base`). Chromium 156's preload scanner fetches
+   * through a <base> the tree builder ignores (one inside <svg>, found by the oracle), and the
+   * research behind docs/vectors.md (§1.4) asks for every base candidate to be tried.
+   */
+  private readingsAgainstOtherBases(base: string, seen: Set<string>): Sighting[] {
     const others = new Set(this.otherBaseHrefs.map((href) => this.frozenBaseUrl(href)));
     others.delete(base);
-    if (others.size === 0) return sightings;
+    if (others.size === 0) return [];
     if (others.size > MAX_OTHER_BASES) throw new VerifyRefusal('too-many-bases', `${others.size + 1} different <base> URLs (payguard judges every URL against at most ${MAX_OTHER_BASES + 1})`);
-    const seen = new Set(sightings.map((s) => `${s.finding.kind}|${s.finding.offset}|${s.finding.attribute}|${s.finding.url}`));
+    const sightings: Sighting[] = [];
     for (const other of others) {
       for (const work of this.deferred) {
         for (const sighting of work(other)) {
-          const f = sighting.finding;
-          const key = `${f.kind}|${f.offset}|${f.attribute}|${f.url}`;
-          if (f.allowed || seen.has(key)) continue;
+          const key = sightingKey(sighting);
+          if (sighting.finding.allowed || seen.has(key)) continue;
           seen.add(key);
-          sightings.push({ finding: { ...f, context: f.context ?? 'other-base' }, edits: sighting.edits });
+          sightings.push({ finding: { ...sighting.finding, context: sighting.finding.context ?? 'other-base' }, edits: sighting.edits });
         }
       }
     }
@@ -205,6 +241,11 @@ export class Scan {
     const withOffset = offset === undefined ? full : { ...full, offset };
     return visit.context === undefined ? withOffset : { ...withOffset, context: visit.context };
   }
+}
+
+/** One reading of one URL at one place: the same place read twice to the same URL is one finding. */
+function sightingKey({ finding: f }: Sighting): string {
+  return `${f.kind}|${f.offset}|${f.attribute}|${f.url}`;
 }
 
 function lineStarts(text: string): number[] {

@@ -137,7 +137,7 @@ function sameTarget(a: string, b: string, originAndPathOnly: boolean): boolean {
   return originAndPath(a) === originAndPath(b);
 }
 
-function asRequested(url: string): string {
+export function asRequested(url: string): string {
   try {
     const u = new URL(withoutFragment(url));
     u.username = '';
