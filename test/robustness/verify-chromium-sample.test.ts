@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VerifyRefusal } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/model.js';
 import { verifyDocument } from '../../src/verify/index.js';
+import type { Finding } from '../../src/verify/types.js';
 import { describeFinding } from '../corpus/cases.js';
 import { probeCase, type BrowserObservation } from '../corpus/chromium-probe.js';
 import { corpusPolicy } from '../corpus/policy.js';
@@ -66,6 +67,47 @@ function honouredBy(seen: BrowserObservation, origin: string): string[] {
   ];
 }
 
+/**
+ * The insertion lies wholly inside something the verifier refused as a whole, so that it can only
+ * become live through that thing, which is the violation: the same rule as compare.ts, which
+ * leaves what code requests to the judgement of the code.
+ * - The body of an inline script refused as code: the markup is a string there, live only if the
+ *   script writes it out. Seed 272169854: a form inside `document.write('<scr'+'ipt …>')`.
+ * - The value of an attribute the verifier refused, such as a data: document in an iframe: the
+ *   markup is that document's. Same seed: a script inside `<iframe src="data:text/html,<form …>">`.
+ * Located by source offsets in the text as the verifier decoded it. Ends are estimated early (the
+ * first `</script`, the first closing quote), which only makes this stricter.
+ */
+function insideRefusedWhole(bytes: Uint8Array, encoding: string, markup: string, violations: readonly Finding[]): boolean {
+  const text = new TextDecoder(encoding).decode(bytes);
+  const at = text.indexOf(markup);
+  if (at < 0 || text.indexOf(markup, at + 1) >= 0) return false;
+  const inside = (range: { start: number; end: number } | undefined): boolean => range !== undefined && range.start <= at && at + markup.length <= range.end;
+  return violations.some((f) => f.offset !== undefined && f.offset < at && inside(f.kind === 'inline-script' ? scriptBody(text, f.offset) : f.attribute ? attributeValue(text, f.offset, f.attribute) : undefined));
+}
+
+/** The body of the script whose start tag begins at `tagStart`, ended at the first `</script`. */
+function scriptBody(text: string, tagStart: number): { start: number; end: number } | undefined {
+  const start = text.indexOf('>', tagStart) + 1;
+  const end = text.toLowerCase().indexOf('</script', start);
+  return start > 0 && end >= 0 ? { start, end } : undefined;
+}
+
+/** The value of the attribute `name` written at `offset` (`name = "value"`, quoted or not). */
+function attributeValue(text: string, offset: number, name: string): { start: number; end: number } | undefined {
+  if (text.slice(offset, offset + name.length).toLowerCase() !== name.toLowerCase()) return undefined;
+  const eq = /^[\t\n\f\r ]*=[\t\n\f\r ]*/.exec(text.slice(offset + name.length, offset + name.length + 64));
+  if (!eq) return undefined;
+  const start = offset + name.length + eq[0].length;
+  const quote = text[start];
+  if (quote === '"' || quote === "'") {
+    const end = text.indexOf(quote, start + 1);
+    return end < 0 ? undefined : { start: start + 1, end };
+  }
+  const end = text.slice(start).search(/[\t\n\f\r >]/);
+  return end < 0 ? undefined : { start, end: start + end };
+}
+
 describe('verifier properties: Chromium sample', () => {
   it('the probe sees a foreign form and script when they are live (control: the sample can fail)', async () => {
     const origin = 'https://skim.attacker.example';
@@ -78,7 +120,7 @@ describe('verifier properties: Chromium sample', () => {
   });
 
   it('never reports a page clean when a foreign form target or script URL was inserted where Chromium would honour it (random positions, Chromium asked)', async () => {
-    const tally = { generated: 0, flagged: 0, refused: 0, probed: 0 };
+    const tally = { generated: 0, flagged: 0, insideRefused: 0, refused: 0, probed: 0 };
     const insertion = fc.record({
       page: fc.constantFrom(...pages),
       afterTag: fc.boolean(),
@@ -102,6 +144,7 @@ describe('verifier properties: Chromium sample', () => {
         try {
           const v = verifyDocument({ bytes, url: pageUrl, headers, policy, mode: 'block' });
           if (v.violations.some((f) => f.origin === origin)) return void tally.flagged++;
+          if (insideRefusedWhole(bytes, v.encoding, target.markup, v.violations)) return void tally.insideRefused++;
           findings = v.findings.map(describeFinding).join('\n  ');
         } catch (err) {
           if (err instanceof VerifyRefusal) return void tally.refused++;
