@@ -28,6 +28,7 @@ const WHOLE_SUITE_ONLY: Readonly<Record<string, string>> = {
   'test/verify/oracle.test.ts': 'Chromium',
   'test/verify/oracle-generated.test.ts': 'Chromium',
   'test/verify/oracle-base-readings.test.ts': 'Chromium',
+  'test/verify/oracle-frameset.test.ts': 'Chromium',
   'test/verify/oracle-carried-urls.test.ts': 'Chromium',
   'test/verify/oracle-passive.test.ts': 'Chromium',
   'test/verify/oracle-refresh.test.ts': 'Chromium',

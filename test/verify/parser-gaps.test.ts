@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VerifyRefusal } from '../../src/errors.js';
+import { allFramesetPages, DROPPED_POSITIONS, droppedPage, FRAMESET_FETCHES } from './frameset-pages.js';
 import { verifyHtml } from './policy.js';
 
 const where = (v: { violations: readonly { kind: string; context?: string | undefined; url?: string | undefined }[] }) =>
@@ -103,46 +104,19 @@ describe('where parse5 and Chromium disagree (P-01..P-10)', () => {
 });
 
 describe('tokens the frameset modes drop but the preload scanner reads (P-12)', () => {
-  /** Fetching markup; each names https://evil.example. */
-  const SNIPPETS = [
-    '<link rel="modulepreload" href="https://evil.example/m.js">',
-    '<LINK REL=preload AS=script HREF="//evil.example/p.js">',
-    '<script src="https://evil.example/s.js"></script>',
-  ];
-  /** Where in a frameset document the tree builder drops them: {S} is the snippet. */
-  const POSITIONS = [
-    '<frameset rows="100%">{S}<frame src="/hosted"></frameset>',
-    '<FRAMESET rows="100%"><frame src="/hosted">{S}</FRAMESET>',
-    '<frameset rows="100%"><frame src="/hosted"></frameset>{S}',
-    '<frameset rows="100%"><frame src="/hosted"></frameset></html>{S}',
-    '<frameset rows="50%,50%"><frameset cols="100%">{S}<frame src="/a"></frameset><frame src="/b"></frameset>',
-  ];
-
-  const cases = SNIPPETS.flatMap((snippet) => POSITIONS.map((position) => [position.replace('{S}', snippet)] as const));
-  it.each(cases)('flags the foreign fetch in %s', async (body) => {
-    const v = await verifyHtml(`<!DOCTYPE html><html><head><title>Checkout</title></head>${body}`);
+  const P12_ORIGINALS = FRAMESET_FETCHES.slice(0, 3);
+  const cases = P12_ORIGINALS.flatMap((fetch) => DROPPED_POSITIONS.map((position) => [droppedPage(fetch, position)] as const));
+  it.each(cases)('flags the foreign fetch in %s, in the frameset context', async (page) => {
+    const v = await verifyHtml(page);
     expect(v.violations.filter((f) => f.url?.startsWith('https://evil.example/') === true).map((f) => f.context)).toEqual(['frameset']);
   });
 
   /**
-   * What a <frameset> detaches (HTML §13.2.6.4.7): one that arrives "in body" while the frameset-ok
-   * flag is still set removes the body and everything in it, but the preload scanner has fetched
-   * from those tokens. Openers that make a body without clearing the flag (no text, no <body> tag,
-   * no element that clears it), each followed by a fetch, before the doctype or after </head>.
+   * Every fetch of the family where the frameset modes drop it or a <frameset> detaches the body
+   * that holds it (HTML §13.2.6.4.7): the preload scanner has fetched from those tokens.
+   * oracle-frameset.test.ts opens the same pages in Chromium.
    */
-  const OPENERS = ['<svg></svg>', '<math></math>', '<div></div>', '<span></span>', ''];
-  const FETCHES = [
-    '<link rel="modulepreload" href="https://evil.example/m.js">',
-    '<script src="https://evil.example/s.js"></script>',
-    '<svg><script href="https://evil.example/v.js"></script></svg>',
-  ];
-  const DETACHED = [
-    (s: string) => `${s}<!DOCTYPE html><html><head><title>Checkout</title></head><frameset rows="100%"><frame src="/hosted"></frameset></html>`,
-    (s: string) => `<!DOCTYPE html><html><head><title>Checkout</title></head>${s}<frameset rows="100%"><frame src="/hosted"></frameset></html>`,
-  ];
-  // With no opener a link or script stays in the head (in the tree anyway): found either way.
-  const detachedCases = OPENERS.flatMap((opener) => FETCHES.flatMap((fetch) => DETACHED.map((page) => [page(opener + fetch)] as const)));
-  it.each(detachedCases)('flags the foreign fetch the frameset detaches in %s', async (page) => {
+  it.each(allFramesetPages().map((page) => [page] as const))('flags the foreign fetch in %s', async (page) => {
     const v = await verifyHtml(page);
     expect(v.violations.filter((f) => f.url?.startsWith('https://evil.example/') === true).length).toBeGreaterThan(0);
   });
