@@ -7,7 +7,8 @@ import { VerifyRefusal } from '../errors.js';
 import { emissionBytes } from './byte-offsets.js';
 import { analyseDocument, verifyDocument } from './document.js';
 import { SINK_PLACEHOLDER, type Edit } from './scan.js';
-import type { DocumentInput, Finding, VerifiedDocument } from './types.js';
+import { extractMimeType } from './mime.js';
+import type { DocumentInput, Finding, HeaderList, VerifiedDocument } from './types.js';
 import { concatBytes, encodeAscii } from './ascii-bytes.js';
 
 export interface RewriteOptions {
@@ -26,7 +27,7 @@ export function rewriteDocument(
   const sink = attributeSafe(options.sinkPath);
   const edits = planEdits(sightings.filter((s) => !s.finding.allowed).flatMap((s) => s.edits), sink);
   const bytes = edits.length === 0 ? input.bytes : splice(input.bytes, decoded.text, decoded.encoding, decoded.bomLength, edits);
-  const result = verifyDocument({ ...input, bytes });
+  const result = verifyDocument({ ...input, bytes, headers: headersAsServed(input.headers, decoded.encoding) });
   const remaining = result.violations.filter(isBodyFinding);
   if (remaining.length > 0 || result.encoding !== decoded.encoding) {
     const first = remaining[0];
@@ -38,6 +39,19 @@ export function rewriteDocument(
   // Header violations (Location, Refresh, Link) cannot be rewritten in the body; they stay in the
   // result so the proxy blocks.
   return { bytes, verified: result };
+}
+
+/**
+ * The headers a rewritten page goes out with: its charset pinned to the encoding it was verified
+ * in (src/proxy/document/path.ts), so that the browser reads the rewritten bytes as payguard did.
+ * The rewritten bytes are verified under these, not the storefront's: a rewrite that shortens the
+ * page can bring a `<meta charset>` into the 1,024-byte prescan window, and under the storefront's
+ * headers the same bytes would then decode otherwise (found by test/robustness/verify-rewrite.test.ts,
+ * seed 1701749874: a Shift_JIS page with a bogus charset, read in the policy's default encoding).
+ */
+export function headersAsServed(headers: HeaderList, encoding: string): HeaderList {
+  const essence = extractMimeType(headers)?.essence ?? 'text/html';
+  return [...headers.filter(([name]) => name !== 'content-type'), ['content-type', `${essence}; charset=${encoding}`]];
 }
 
 function isBodyFinding(finding: Finding): boolean {

@@ -53,8 +53,11 @@ function rewriteOnce(input: DocumentInput, recipe: string): Outcome {
     throw new Error(`rewriteDocument threw ${String(err)} (not rewrite-unverifiable) on: ${recipe}`, { cause: err });
   }
   if (verified.violations.length === 0) expect(rewritten.bytes, 'a clean page comes back as the same bytes').toBe(input.bytes);
-  // The caller's view (rewritten.verified) and a fresh, independent verification must agree.
-  const again = verifyDocument({ ...input, bytes: rewritten.bytes });
+  // The caller's view (rewritten.verified) and a fresh, independent verification must agree, read
+  // as the browser reads the page the proxy sends: its charset pinned to the verified encoding.
+  const pinned = `text/html; charset=${verified.encoding}`;
+  const served = [...input.headers.filter(([name]) => name !== 'content-type'), ['content-type', pinned] as const];
+  const again = verifyDocument({ ...input, bytes: rewritten.bytes, headers: served });
   const remaining = again.violations.filter(isBodyFinding);
   expect(remaining.map(describeFinding), `body violations left after rewriting: ${recipe}`).toEqual([]);
   expect(again.encoding, recipe).toBe(verified.encoding);

@@ -34,6 +34,22 @@ describe('rewriting (splice the original bytes, then verify again)', () => {
     expect(out).not.toContain('srcdoc');
   });
 
+  it('verifies the rewritten bytes as they are served, charset pinned, even when the rewrite brings a <meta charset> into the prescan window', () => {
+    // A long foreign action pushes the meta past the 1,024-byte prescan: the page is read in the
+    // policy's default (windows-1252). The sink is shorter, so after the rewrite the meta is inside
+    // the window; the proxy pins windows-1252 in Content-Type, and the rewritten page must be
+    // verified in it (under the storefront's bare text/html it would read as invalid UTF-8).
+    const action = `https://evil.example/${'p'.repeat(1100)}`;
+    const page = bytes(`<!doctype html><form action="${action}"><button>Pay</button></form><meta charset="utf-8"><p>Caf`, [0xe9], '</p>');
+    const input = htmlInput(page, { mode: 'rewrite', headers: [['content-type', 'text/html']] });
+    const verified = verifyDocument(input);
+    expect(verified.encoding).toBe('windows-1252');
+    const result = rewrite(input);
+    expect(result.verified.encoding).toBe('windows-1252');
+    expect(result.verified.violations).toEqual([]);
+    expect(utf8(result.bytes)).toContain(`<form action="${SINK}">`);
+  });
+
   it('a neutralised SVG script loses href and xlink:href (Chromium fetches them even from an inert script)', () => {
     const page =
       '<!doctype html><body><svg><script href="https://evil.example/s.js"></script>' +
