@@ -90,6 +90,8 @@ export interface Finders {
 /** One document's walk: collects places, learns the effective base, then gives verdicts. */
 export class Scan {
   private readonly deferred: Deferred[] = [];
+  /** Source offset of each deferred finding (undefined for srcdoc work, whose findings are many). */
+  private readonly deferredOffsets: (number | undefined)[] = [];
   private baseHref: string | undefined;
   /** Source offset of the effective <base>'s start tag (Infinity when parse5 made the tag up). */
   private baseOffset = Infinity;
@@ -139,24 +141,29 @@ export class Scan {
   reportAttribute(visit: Visit, attr: Attribute, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
     const range = this.source.attributeRange(visit.element, attr);
     const full = this.place(visit, range?.start, { ...place, attribute: place.attribute ?? attributeName(attr) });
-    this.deferred.push((base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+    this.deferLater(full.offset, (base) => [{ finding: makeFinding(full, judge(base)), edits }]);
   }
 
   /** A finding at an element's start tag. */
   reportElement(visit: Visit, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
     const full = this.place(visit, this.source.startOf(visit.element), place);
-    this.deferred.push((base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+    this.deferLater(full.offset, (base) => [{ finding: makeFinding(full, judge(base)), edits }]);
   }
 
   /** A finding at an offset inside an element's content (a `url()` in a `<style>`). */
   reportAt(visit: Visit, offset: number, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
     const full = this.place(visit, offset, place);
-    this.deferred.push((base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+    this.deferLater(full.offset, (base) => [{ finding: makeFinding(full, judge(base)), edits }]);
   }
 
   /** Findings that need the base to even be computed (a srcdoc document's). */
   defer(work: Deferred): void {
+    this.deferLater(undefined, work);
+  }
+
+  private deferLater(offset: number | undefined, work: Deferred): void {
     this.deferred.push(work);
+    this.deferredOffsets.push(offset);
   }
 
   /** Line and column (1-based) of a decoded-text offset. */
@@ -197,7 +204,10 @@ export class Scan {
    */
   private readingsBeforeBase(seen: Set<string>): Sighting[] {
     const sightings: Sighting[] = [];
-    for (const work of this.deferred) {
+    for (const [i, work] of this.deferred.entries()) {
+      // Judge only what precedes the base: a page with <base> first in <head> pays nothing here.
+      const offset = this.deferredOffsets[i];
+      if (offset !== undefined && offset >= this.baseOffset) continue;
       for (const sighting of work(this.options.fallbackBase)) {
         const f = sighting.finding;
         if (f.offset !== undefined && f.offset >= this.baseOffset) continue;
