@@ -49,7 +49,7 @@ export function rewriteDocument(
  * headers the same bytes would then decode otherwise (found by test/robustness/verify-rewrite.test.ts,
  * seed 1701749874: a Shift_JIS page with a bogus charset, read in the policy's default encoding).
  */
-export function headersAsServed(headers: HeaderList, encoding: string): HeaderList {
+function headersAsServed(headers: HeaderList, encoding: string): HeaderList {
   const essence = extractMimeType(headers)?.essence ?? 'text/html';
   return [...headers.filter(([name]) => name !== 'content-type'), ['content-type', `${essence}; charset=${encoding}`]];
 }

@@ -89,9 +89,8 @@ export interface Finders {
 
 /** One document's walk: collects places, learns the effective base, then gives verdicts. */
 export class Scan {
-  private readonly deferred: Deferred[] = [];
-  /** Source offset of each deferred finding (undefined for srcdoc work, whose findings are many). */
-  private readonly deferredOffsets: (number | undefined)[] = [];
+  /** Findings judged once the base is known, with their source offset (undefined for srcdoc work, whose findings are many). */
+  private readonly deferred: { readonly offset: number | undefined; readonly work: Deferred }[] = [];
   private baseHref: string | undefined;
   /** Source offset of the effective <base>'s start tag (Infinity when parse5 made the tag up). */
   private baseOffset = Infinity;
@@ -162,8 +161,7 @@ export class Scan {
   }
 
   private deferLater(offset: number | undefined, work: Deferred): void {
-    this.deferred.push(work);
-    this.deferredOffsets.push(offset);
+    this.deferred.push({ offset, work });
   }
 
   /** Line and column (1-based) of a decoded-text offset. */
@@ -187,7 +185,7 @@ export class Scan {
   finish(): Sighting[] {
     const base = this.baseHref === undefined ? this.options.fallbackBase : this.frozenBaseUrl(this.baseHref);
     const sightings: Sighting[] = [];
-    for (const work of this.deferred) sightings.push(...work(base));
+    for (const { work } of this.deferred) sightings.push(...work(base));
     const seen = new Set(sightings.map(sightingKey));
     if (base !== this.options.fallbackBase) sightings.push(...this.readingsBeforeBase(seen));
     sightings.push(...this.readingsAgainstOtherBases(base, seen));
@@ -204,9 +202,8 @@ export class Scan {
    */
   private readingsBeforeBase(seen: Set<string>): Sighting[] {
     const sightings: Sighting[] = [];
-    for (const [i, work] of this.deferred.entries()) {
+    for (const { offset, work } of this.deferred) {
       // Judge only what precedes the base: a page with <base> first in <head> pays nothing here.
-      const offset = this.deferredOffsets[i];
       if (offset !== undefined && offset >= this.baseOffset) continue;
       for (const sighting of work(this.options.fallbackBase)) {
         const f = sighting.finding;
@@ -233,7 +230,7 @@ export class Scan {
     if (others.size > MAX_OTHER_BASES) throw new VerifyRefusal('too-many-bases', `${others.size + 1} different <base> URLs (payguard judges every URL against at most ${MAX_OTHER_BASES + 1})`);
     const sightings: Sighting[] = [];
     for (const other of others) {
-      for (const work of this.deferred) {
+      for (const { work } of this.deferred) {
         for (const sighting of work(other)) {
           const key = sightingKey(sighting);
           if (sighting.finding.allowed || seen.has(key)) continue;

@@ -6,42 +6,24 @@
  * Sampled by fast-check (ORACLE_RUNS, default 16); replay with ORACLE_SEED and ORACLE_PATH.
  * ORACLE_RUNS=all opens every page of the space instead (675, about 7 minutes on 2 cores).
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Policy } from '../../src/policy/model.js';
-import { corpusPolicy } from '../corpus/policy.js';
-import { launchChromium } from '../helpers/chromium.js';
-import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
+import { describe, expect, it } from 'vitest';
 import { allBaseReadingPages, baseReadingPage, FETCHES, PLACEMENTS } from './base-readings.js';
-import { expectChromiumAgrees, overSpace, pageOpener, SPACE_TIMEOUT_MS, unnamedRequests } from './oracle-pages.js';
+import { expectChromiumAgrees, overSpace, SPACE_TIMEOUT_MS, unnamedRequests, useOracleWorld } from './oracle-pages.js';
 
-let server: StaticServer;
-let browser: Browser;
-let policy: Policy;
-let open: ReturnType<typeof pageOpener>;
-
-beforeAll(async () => {
-  server = await startStaticServer();
-  policy = corpusPolicy(server.origin);
-  browser = await launchChromium();
-  open = pageOpener(server, browser, policy, 'base');
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const world = useOracleWorld('base');
 
 describe('oracle: URLs before the effective <base>', () => {
   it('Chromium fetches a script that precedes a foreign <base> through the page URL (the premise; control)', async () => {
     const script = FETCHES.find((f) => f.markup.startsWith('<script'))!;
     const page = baseReadingPage(script, 'skim.js', 'https://evil.example/app/', PLACEMENTS.find((p) => p.name === 'head, base after')!);
+    const { server, open } = world();
     const opened = await open(page.html);
     expect(opened.seen.requests.map((r) => r.url)).toContain(`${server.origin}${opened.path}skim.js`);
     expect(unnamedRequests(opened, server.origin)).toEqual([]);
   });
 
   it('every request Chromium makes from generated pages is named by a finding, and judged', async () => {
+    const { server, policy, open } = world();
     await overSpace(allBaseReadingPages(), 16, async (page) => expectChromiumAgrees(await open(page.html), server.origin, policy, page.html));
   }, SPACE_TIMEOUT_MS);
 });

@@ -5,14 +5,16 @@
  */
 import fc from 'fast-check';
 import type { Browser } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { compilePolicy } from '../../src/policy/compiled.js';
 import type { Policy } from '../../src/policy/model.js';
 import type { CorpusCase } from '../corpus/cases.js';
 import { probeCase, type BrowserObservation } from '../corpus/chromium-probe.js';
 import { asRequested, browserSawMore } from '../corpus/compare.js';
 import { verifyCase, type Outcome } from '../corpus/run-verifier.js';
-import type { StaticServer } from '../helpers/upstreams.js';
+import { corpusPolicy } from '../corpus/policy.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { startStaticServer, type StaticServer } from '../helpers/upstreams.js';
 
 export interface OpenedPage {
   readonly path: string;
@@ -54,6 +56,37 @@ export function unnamedRequests({ path, outcome, seen }: OpenedPage, origin: str
     .filter((r) => r.url !== origin + path && r.initiator !== 'script' && !r.url.endsWith('/favicon.ico'))
     .filter((r) => !named.has(asRequested(r.url)))
     .map((r) => `${r.type} ${r.url} (initiator ${r.initiator})`);
+}
+
+export interface OracleWorld {
+  readonly server: StaticServer;
+  /** The corpus policy for the server's origin. */
+  readonly policy: Policy;
+  readonly open: (html: string) => Promise<OpenedPage>;
+}
+
+/**
+ * One server, one Chromium and the corpus policy for a test file, started before its tests and
+ * closed after them; the returned getter gives them to the tests.
+ */
+export function useOracleWorld(prefix: string): () => OracleWorld {
+  let server: StaticServer | undefined;
+  let browser: Browser | undefined;
+  let world: OracleWorld | undefined;
+  beforeAll(async () => {
+    server = await startStaticServer();
+    browser = await launchChromium();
+    const policy = corpusPolicy(server.origin);
+    world = { server, policy, open: pageOpener(server, browser, policy, prefix) };
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return () => {
+    if (!world) throw new Error('the oracle world is started in beforeAll');
+    return world;
+  };
 }
 
 /** ORACLE_RUNS=all opens every page of a space; otherwise fast-check samples ORACLE_RUNS of them. */
