@@ -27,7 +27,7 @@ site: ${SITE}
 routes:
   - path: /**
     mode: ${mode}
-allow:
+${mode === 'rewrite' ? '    codeRemoval: serve\n' : ''}allow:
   form:     [{ origin: ${GATEWAY_FORM}, why: card payment gateway }]
   script:   [{ origin: ${CDN}, why: storefront assets },
              { origin: ${GATEWAY_SCRIPT}, why: card tokenizer }]

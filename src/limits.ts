@@ -181,6 +181,14 @@ export const LIMITS = {
   metricKindLabels: 64,
   /** Distinct origins as labels of violation and CSP report metrics; later origins are counted as "other". */
   metricOriginLabels: 50,
+  /**
+   * Inline code accepted by template is allowed in its response's CSP by its sha256 (issue 18), one
+   * 54-byte source each. 40 keep payguard's CSP header under about 4 KiB with a typical policy:
+   * nginx's default proxy_buffer_size holds all of a response's headers in 4 KiB, and Magento's
+   * per-response hashes broke checkouts behind it (magento/magento2#28102). Past it the accepted
+   * scripts carry a per-response nonce instead (docs/second-layer.md "Inline code by template").
+   */
+  maxTemplateHashesInCsp: 40,
   /** Findings listed in one violation log line; past this the line says how many more there were. */
   maxLoggedFindings: 50,
 } as const;

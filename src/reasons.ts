@@ -9,6 +9,7 @@ export const VIOLATION_REASONS = {
   'foreign-form-action': 'a form action or formaction resolves to a target not in allow.form',
   'foreign-script': 'a script (classic, module, SVG, preload, modulepreload, import-map address) loads from a URL not in allow.script',
   'inline-code': 'an executable inline script or on* handler whose CSP hash is not in allow.inline',
+  'inline-template-slot': 'inline code that matches an allow.inline template, but a slot carries a URL or host no allow list names (or a javascript: or non-image data: URL)',
   'javascript-url': 'a javascript: URL in a navigable or loading attribute',
   'data-url-code': 'a data: or blob: URL used as a script, frame, object, form target or stylesheet (a data: stylesheet hides what it loads)',
   'foreign-frame': 'an iframe, frame, object or embed loads a URL not in allow.frame',
@@ -18,7 +19,8 @@ export const VIOLATION_REASONS = {
   'speculation-rules': 'speculation rules (script or header) name a URL outside the site and allow.navigate',
   'meta-csp': 'a <meta http-equiv=Content-Security-Policy> with a report endpoint outside the site',
   'svg-animation-url': 'an SVG <set>/<animate> that writes a URL or event-handler attribute',
-  'invalid-data-block': 'a script data block (JSON-LD, application/json) that is not valid JSON',
+  'invalid-data-block': 'a script data block (JSON-LD, application/json, text/x-magento-init) or a data-mage-init attribute that is not valid JSON, or not shaped as Magento reads it',
+  'unreadable-component': 'a Magento init block or data-mage-init attribute asks RequireJS for a component or mixin that is neither a bare module id nor a URL (fail closed)',
   'foreign-link-header': 'a Link header of any relation that loads or connects (preload as anything, modulepreload, prefetch, stylesheet, icon, manifest, preconnect) to a URL its list does not allow',
   'foreign-image': 'an image (img src/srcset, picture source, video poster, input type=image, background, SVG image/use, icon, preload as=image, CSS url() or image-set() outside @font-face) loads from a URL not in allow.image',
   'foreign-style': 'a stylesheet (link rel=stylesheet, preload as=style, CSS @import) loads from a URL not in allow.style',
@@ -37,6 +39,7 @@ export type ViolationReason = keyof typeof VIOLATION_REASONS;
 
 /** Why a response could not be verified. On protected routes every refusal is a block (fail closed). */
 export const REFUSAL_REASONS = {
+  'rewrite-removes-code': 'on a rewrite route with codeRemoval: block (the default), the rewrite would neutralise code the page runs or loads (a script, a handler, an import map), so the page might not work: blocked instead of served as a success',
   'undecodable-body': 'the body is not valid in the encoding the browser would use',
   'unknown-encoding': 'the charset is one payguard cannot decode (replacement, iso-2022-kr, x-user-defined, ...)',
   'encoding-mismatch': 'the encoding payguard decoded with differs from the one the browser would pick',

@@ -5,14 +5,15 @@
  * - policy history: which policy (serial, key id, sha256) came into force when;
  * - 11.6.1: tamper detections (what was blocked or reported, first seen, last seen, how many).
  */
+import { templateLabel } from '../policy/inline-template.js';
 import type { Policy } from '../policy/model.js';
 import type { ChainCheck } from './chain.js';
 import type { DetectionRecord, PolicyAcceptedRecord } from './record.js';
 
 export interface ScriptInventoryRow {
   readonly list: 'script' | 'inline';
-  /** origin, URL, URL prefix or inline hash. */
-  readonly type: 'origin' | 'url' | 'url-prefix' | 'hash';
+  /** origin, URL, URL prefix, inline hash or inline template. */
+  readonly type: 'origin' | 'url' | 'url-prefix' | 'hash' | 'template';
   readonly address: string;
   readonly integrity: string;
   readonly justification: string;
@@ -50,6 +51,7 @@ export function scriptInventory(policy: Policy): ScriptInventoryRow[] {
   for (const list of ['script', 'inline'] as const) {
     for (const entry of policy.allow[list]) {
       if (entry.type === 'hash') rows.push({ list, type: 'hash', address: entry.hash, integrity: '', justification: entry.why });
+      else if (entry.type === 'template') rows.push({ list, type: 'template', address: templateLabel(entry.template), integrity: '', justification: entry.why });
       else {
         const type = entry.type === 'origin' ? 'origin' : entry.prefix ? 'url-prefix' : 'url';
         rows.push({ list, type, address: entry.type === 'origin' ? entry.origin : entry.url, integrity: (entry.integrity ?? []).join(' '), justification: entry.why });

@@ -4,7 +4,7 @@
  */
 import { matchAllow, matchInlineHash } from '../policy/allow.js';
 import { ALLOW_KINDS, type AllowEntry, type AllowKind, type Policy } from '../policy/model.js';
-import { namingEntry } from '../verify/finders/carried-urls.js';
+import { namingEntry } from '../policy/allow.js';
 import type { InventoryItem } from './inventory.js';
 
 export interface InventoryDiff {
@@ -25,7 +25,7 @@ export function compareWithPolicy(items: readonly InventoryItem[], policy: Polic
       continue;
     }
     used.add(entry);
-    if (entry.type !== 'hash' && entry.integrity && item.sri !== undefined && !entry.integrity.includes(item.sri)) {
+    if ((entry.type === 'origin' || entry.type === 'url') && entry.integrity && item.sri !== undefined && !entry.integrity.includes(item.sri)) {
       changedHash.push({ item, expected: entry.integrity });
     }
   }

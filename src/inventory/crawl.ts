@@ -13,6 +13,9 @@ import type { Finding } from '../verify/types.js';
 import { FetchFailure, fetchBounded, shown, type FetchLimits } from './fetch.js';
 import { sameSiteLinks } from './links.js';
 import { stylesheetLoads } from './stylesheets.js';
+import { runSteps, ShopperSession, type Step } from './session.js';
+import type { InlineSample } from './templates.js';
+import { inlineCodeOf } from '../verify/inline-code.js';
 
 /** The response headers whose URLs the draft lists (verify/headers.ts judges each against a list). */
 const DRAFTED_HEADERS: ReadonlySet<string> = new Set(['link', 'content-security-policy', 'content-security-policy-report-only', 'reporting-endpoints', 'report-to']);
@@ -23,6 +26,11 @@ export interface CrawlOptions {
   readonly limits: FetchLimits;
   /** The policy to verify against (a synthetic empty one when drafting). */
   readonly policy: Policy;
+  /** Shopper sessions, each with its own cookie jar and the steps run first (default 1, no steps). */
+  readonly sessions?: number;
+  readonly steps?: readonly Step[];
+  /** Fetches of each page per session, to see which inline literals vary (default 1). */
+  readonly renderings?: number;
 }
 
 export interface PageFindings {
@@ -37,20 +45,62 @@ export interface CrawlResult {
   /** Script URL (as the page names it) → its SRI sha384, or the reason it could not be hashed. */
   readonly scriptHashes: ReadonlyMap<string, { sri?: string; problem?: string }>;
   readonly problems: readonly string[];
+  /** Every inline script and handler of every rendering, whole, for learning templates (templates.ts). */
+  readonly inlineSamples: readonly InlineSample[];
 }
 
 export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
-  const fetchOrigins = new Set(options.startUrls.map((u) => new URL(u).origin));
   const fetchOrigin = new URL(options.startUrls[0]!).origin;
+  const problems: string[] = [];
+  const inlineSamples: InlineSample[] = [];
+  let pages: PageFindings[] = [];
+  let crawled: string[] = [];
+  for (let s = 0; s < Math.max(1, options.sessions ?? 1); s++) {
+    const session = new ShopperSession();
+    if (options.steps) problems.push(...(await runSteps(options.steps, fetchOrigin, session, options.limits)).map((p) => `session ${s + 1}: ${p}`));
+    if (s === 0) {
+      // The first session discovers the pages; the others fetch the same ones, in their own session.
+      const first = await crawlPages(options, session, inlineSamples, problems);
+      pages = first.pages;
+      crawled = first.fetchUrls;
+      for (let r = 1; r < (options.renderings ?? 1); r++) await renderAgain(crawled, options, session, inlineSamples, problems);
+    } else {
+      for (let r = 0; r < (options.renderings ?? 1); r++) await renderAgain(crawled, options, session, inlineSamples, problems);
+    }
+  }
+  const scriptHashes = await hashScripts(pages, options.policy.site, fetchOrigin, options.limits);
+  const sheets = await stylesheetLoads(pages, options.policy, fetchOrigin, options.limits);
+  problems.push(...sheets.problems);
+  const withSheets = pages.map((p) => ({ ...p, findings: [...p.findings, ...(sheets.byPage.get(p.page) ?? [])] }));
+  return { pages: withSheets, scriptHashes, problems, inlineSamples };
+}
+
+/** Another rendering of pages already crawled: only their inline code is kept (the places they load are the first rendering's). */
+async function renderAgain(fetchUrls: readonly string[], options: CrawlOptions, session: ShopperSession, samples: InlineSample[], problems: string[]): Promise<void> {
+  for (const fetchUrl of fetchUrls) {
+    try {
+      const fetched = await fetchBounded(fetchUrl, options.limits, 'text/html', { session });
+      samples.push(...inlineCodeOf(fetched.bytes, fetched.headers, options.policy.defaultCharset).map((c) => ({ ...c, page: shown(asPublic(fetchUrl, options.policy.site)) })));
+    } catch (err) {
+      if (!(err instanceof FetchFailure || err instanceof VerifyRefusal)) throw err;
+      problems.push(`${shown(fetchUrl)}: ${err.message}`);
+    }
+  }
+}
+
+async function crawlPages(options: CrawlOptions, session: ShopperSession, samples: InlineSample[], problems: string[]): Promise<{ pages: PageFindings[]; fetchUrls: string[] }> {
+  const fetchOrigins = new Set(options.startUrls.map((u) => new URL(u).origin));
   const queue = [...new Set(options.startUrls.map(withoutFragment))];
   const seen = new Set(queue);
   const pages: PageFindings[] = [];
-  const problems: string[] = [];
+  const fetchUrls: string[] = [];
   while (queue.length > 0 && pages.length < options.maxPages) {
     const fetchUrl = queue.shift()!;
     const publicUrl = asPublic(fetchUrl, options.policy.site);
     try {
-      const fetched = await fetchBounded(fetchUrl, options.limits, 'text/html');
+      const fetched = await fetchBounded(fetchUrl, options.limits, 'text/html', { session });
+      samples.push(...inlineCodeOf(fetched.bytes, fetched.headers, options.policy.defaultCharset).map((c) => ({ ...c, page: shown(publicUrl) })));
+      fetchUrls.push(fetchUrl);
       const verified = verifyDocument({ bytes: fetched.bytes, url: publicUrl, headers: fetched.headers, policy: options.policy, mode: 'report' });
       // Link headers load too (preload, stylesheet, icon, preconnect…), and the storefront's own
       // reporting endpoints (CSP report-uri, Reporting-Endpoints, Report-To) receive the browser's
@@ -69,11 +119,7 @@ export async function crawl(options: CrawlOptions): Promise<CrawlResult> {
       problems.push(`${shown(fetchUrl)}: ${err.message}`);
     }
   }
-  const scriptHashes = await hashScripts(pages, options.policy.site, fetchOrigin, options.limits);
-  const sheets = await stylesheetLoads(pages, options.policy, fetchOrigin, options.limits);
-  problems.push(...sheets.problems);
-  const withSheets = pages.map((p) => ({ ...p, findings: [...p.findings, ...(sheets.byPage.get(p.page) ?? [])] }));
-  return { pages: withSheets, scriptHashes, problems };
+  return { pages, fetchUrls };
 }
 
 /** Same-origin links, and a same-origin redirect target (it is a page too). */

@@ -10,11 +10,12 @@
 import { Document } from 'yaml';
 import type { AllowKind } from '../policy/model.js';
 import type { InventoryItem } from './inventory.js';
+import type { LearnedInline } from './templates.js';
 
 /** Path words that mark a payment page: guessed routes in block mode. */
 const PAYMENT_WORDS = /checkout|payment|cart/i;
 
-export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[]): string {
+export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[], learned?: readonly LearnedInline[]): string {
   const allow: Partial<Record<AllowKind, object[]>> = {};
   const add = (list: AllowKind, entry: object, key: string, seen: Set<string>): void => {
     if (seen.has(`${list} ${key}`)) return;
@@ -28,11 +29,17 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
   for (const item of items) {
     if (item.self) continue;
     if (isOnlyPreconnect(item) && namedElsewhere.has(item.origin)) continue;
-    if (item.list === 'inline') add('inline', { hash: item.address, why: 'TODO' }, item.address, seen);
+    if (item.list === 'inline') {
+      if (!learned) add('inline', { hash: item.address, why: 'TODO' }, item.address, seen);
+    }
     else if (!/^https?:/.test(item.address)) continue; // javascript:, data:: never allowable
     else if (item.list === 'script') add('script', { url: item.address, integrity: item.sri ?? 'sha384-...', why: 'TODO' }, item.address, seen);
     else if (item.list === 'form') add('form', { url: item.address, why: 'TODO' }, item.address, seen);
     else if (item.origin !== undefined) add(item.list, { origin: item.origin, why: 'TODO' }, item.origin, seen);
+  }
+  for (const entry of learned ?? []) {
+    if (entry.kind === 'hash') add('inline', { hash: entry.hash, why: 'TODO' }, entry.hash, seen);
+    else add('inline', { template: entry.template, slots: entry.slots, why: 'TODO' }, entry.template, seen);
   }
   const firstParty = draftFirstParty(items);
   const doc = new Document({ schema: 1, serial: 1, site, routes: guessRoutes(pages), allow, ...(firstParty ? { firstParty } : {}) });
@@ -40,6 +47,9 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
     ' Draft written by "payguard inventory". Before signing:',
     ' - replace every "why: TODO" with the business or technical reason (PCI DSS 6.4.3);',
     ' - check the guessed routes (paths with checkout/payment/cart are in block mode);',
+    ...(learned?.some((e) => e.kind === 'template')
+      ? [' - read each inline template: its slots are the literals that differed between renderings; narrow a', '   slot (charset, length) where you know more, and make sure no slot holds what should be fixed;']
+      : []),
     ...(firstParty ? [' - firstParty lists only the shop scripts the crawl saw: replace it with "payguard pin BUILD --base PATH",', '   and name scripts built per request under firstParty.generated with their why;'] : []),
     ' - run "payguard policy lint" on it.',
   ].join('\n');

@@ -35,12 +35,26 @@ export function shown(url: string): string {
   return u.origin + u.pathname;
 }
 
-export async function fetchBounded(url: string, limits: FetchLimits, accept: string): Promise<Fetched> {
+/** A request other than a plain GET, and the session it belongs to (session.ts). */
+export interface RequestExtras {
+  readonly method?: 'GET' | 'POST';
+  readonly body?: { readonly contentType: string; readonly text: string };
+  readonly session?: { cookieHeader(url: string): string | undefined; remember(url: string, headers: HeaderList): void };
+}
+
+export async function fetchBounded(url: string, limits: FetchLimits, accept: string, extras: RequestExtras = {}): Promise<Fetched> {
   let response;
+  const cookie = extras.session?.cookieHeader(url);
   try {
     response = await request(url, {
-      method: 'GET',
-      headers: { accept, 'accept-encoding': limits.acceptEncoding ?? 'identity' },
+      method: extras.method ?? 'GET',
+      ...(extras.body ? { body: extras.body.text } : {}),
+      headers: {
+        accept,
+        'accept-encoding': limits.acceptEncoding ?? 'identity',
+        ...(cookie ? { cookie } : {}),
+        ...(extras.body ? { 'content-type': extras.body.contentType } : {}),
+      },
       headersTimeout: limits.timeoutMs,
       bodyTimeout: limits.timeoutMs,
       signal: AbortSignal.timeout(limits.timeoutMs * 2),
@@ -52,6 +66,7 @@ export async function fetchBounded(url: string, limits: FetchLimits, accept: str
   for (const [name, value] of Object.entries(response.headers)) {
     for (const v of Array.isArray(value) ? value : [value ?? '']) headers.push([name.toLowerCase(), v]);
   }
+  extras.session?.remember(url, headers);
   const body = await readBounded(url, response.body, limits.maxBytes);
   return { status: response.statusCode, headers, bytes: decodeContent(url, body, headers, limits.maxBytes) };
 }

@@ -27,6 +27,8 @@ export interface ViolationRecord {
   readonly route: string;
   /** What payguard did: blocked, rewritten, reported. */
   readonly verdict: string;
+  /** Set when a rewrite neutralised code the page runs or loads (served or, by default, blocked). */
+  readonly codeRemoved?: boolean;
   readonly findings: readonly LoggableFinding[] | FindingSummary;
 }
 
@@ -63,6 +65,7 @@ export function createLogger(out: NodeJS.WritableStream = process.stdout): Paygu
         path: redactText(pathOnly(record.path)),
         route: record.route,
         verdict: record.verdict,
+        ...(record.codeRemoved ? { codeRemoved: true } : {}),
         ...loggedFindings(record.findings),
       });
     },

@@ -40,6 +40,8 @@ export interface PayguardMetrics {
   readonly registry: Registry;
   recordResponse(route: string, verdict: ResponseVerdict): void;
   recordBlocked(route: string, reason: ReasonCode): void;
+  /** A rewrite neutralised code the page runs or loads: served (`codeRemoval: serve`) or blocked. */
+  recordCodeRemoved(route: string, action: 'served' | 'blocked'): void;
   recordViolation(kind: string, origin: string | undefined): void;
   observeInspection(seconds: number): void;
   recordUpstreamError(kind: string): void;
@@ -97,6 +99,12 @@ export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
     name: 'payguard_blocked_responses_total',
     help: 'Responses replaced by the block page, by policy route pattern and reason code.',
     labelNames: ['route', 'reason'] as const,
+    registers: [registry],
+  });
+  const codeRemoved = new Counter({
+    name: 'payguard_code_removed_total',
+    help: 'Rewrites that would neutralise code the page runs or loads, by route and what payguard did (served, or blocked by codeRemoval: block).',
+    labelNames: ['route', 'action'] as const,
     registers: [registry],
   });
   const violations = new Counter({
@@ -170,6 +178,9 @@ export function createMetrics(options: MetricsOptions = {}): PayguardMetrics {
     },
     recordBlocked(route, reason) {
       blocked.inc({ route: routes.label(route), reason: reasonLabel(reason) });
+    },
+    recordCodeRemoved(route, action) {
+      codeRemoved.inc({ route: routes.label(route), action });
     },
     recordViolation(kind, origin) {
       violations.inc({ kind: kinds.label(kind), origin: violationOrigins.label(originOf(origin)) });

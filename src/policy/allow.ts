@@ -27,6 +27,22 @@ export function matchInlineHash(policy: Policy, hashes: readonly string[]): Allo
   return undefined;
 }
 
+/** The first entry of any list (inline aside) on `origin`: an origin entry, or a URL entry on that origin. */
+export function namingEntry(policy: Policy, origin: string): AllowEntry | undefined {
+  for (const [kind, entries] of Object.entries(policy.allow) as [AllowKind, readonly AllowEntry[]][]) {
+    if (kind === 'inline') continue;
+    for (const entry of entries) {
+      if (entry.type === 'origin' && entry.origin === origin) return entry;
+      if (entry.type === 'url' && originOf(entry.url) === origin) return entry;
+    }
+  }
+  return undefined;
+}
+
+function originOf(url: string): string | undefined {
+  return URL.canParse(url) ? new URL(url).origin : undefined;
+}
+
 export const SELF_ENTRY: AllowEntry = Object.freeze({ type: 'origin', origin: 'self', why: 'the site origin' });
 
 function urlMatches(allowed: string, prefix: boolean, url: URL): boolean {

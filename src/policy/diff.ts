@@ -4,6 +4,7 @@
  * called out as "loosened": those are the changes an intruder who got a policy edit past review
  * would make (PCI DSS 6.4.3: each script authorised; 11.6.1: unauthorised changes detected).
  */
+import { templateLabel } from './inline-template.js';
 import { ALLOW_KINDS, type AllowEntry, type AllowKind, type FirstPartyManifest, type Policy, type RouteMode } from './model.js';
 
 export type PolicyChangeKind = 'added' | 'removed' | 'changed' | 'loosened';
@@ -107,6 +108,7 @@ function diffRoutes(old: Policy, next: Policy): PolicyChange[] {
 function entryKey(entry: AllowEntry): string {
   if (entry.type === 'origin') return entry.origin;
   if (entry.type === 'url') return entry.url;
+  if (entry.type === 'template') return `template ${templateLabel(entry.template)}`;
   return entry.hash;
 }
 
@@ -147,7 +149,11 @@ function covers(entry: AllowEntry, url: string): boolean {
 
 function changedEntry(where: string, key: string, before: AllowEntry, after: AllowEntry): PolicyChange[] {
   const changes: PolicyChange[] = [];
-  if (before.type !== 'hash' && after.type !== 'hash') {
+  if (before.type === 'template' && after.type === 'template' && JSON.stringify(before.slots) !== JSON.stringify(after.slots)) {
+    // A slot's type, charset or length is what keeps a rendering's values data: a reviewer reads each change.
+    changes.push({ change: 'changed', where, subject: key, detail: `slots now ${JSON.stringify(after.slots)} (were ${JSON.stringify(before.slots)})` });
+  }
+  if ((before.type === 'origin' || before.type === 'url') && (after.type === 'origin' || after.type === 'url')) {
     const was = before.integrity ?? [];
     const now = after.integrity ?? [];
     if (was.length > 0 && now.length === 0) {
@@ -167,5 +173,6 @@ function changedEntry(where: string, key: string, before: AllowEntry, after: All
 function describe(entry: AllowEntry): string {
   if (entry.type === 'origin') return `origin ${entry.origin}${entry.integrity ? ' (with integrity)' : ''}`;
   if (entry.type === 'url') return `${entry.prefix ? 'url prefix' : 'url'} ${entry.url}${entry.integrity ? ' (with integrity)' : ''}`;
+  if (entry.type === 'template') return `inline template ${templateLabel(entry.template)} (${Object.keys(entry.slots).length} slots)`;
   return `inline hash ${entry.hash}`;
 }

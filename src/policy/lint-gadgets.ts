@@ -130,7 +130,7 @@ export function lintAllowlist(policy: Policy): LintFinding[] {
   for (const kind of ALLOW_KINDS) {
     policy.allow[kind].forEach((entry, i) => {
       const field = dottedField(['allow', kind, i])!;
-      if (entry.type === 'hash') return;
+      if (entry.type === 'hash' || entry.type === 'template') return;
       findings.push(...lintEntry(kind, entry, field));
       if (kind === 'form' && entry.type === 'origin' && protectsPages) {
         findings.push({

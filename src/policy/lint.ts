@@ -5,7 +5,7 @@
  * approved every entry, and PCI DSS 6.4.3 asks for a written justification of each script.
  */
 import { dottedField } from './policy-text.js';
-import { ALLOW_KINDS, type Policy } from './model.js';
+import { ALLOW_KINDS, entryIntegrity, type Policy } from './model.js';
 import { HASH_PLACEHOLDER } from './semantic.js';
 
 /** Field paths (`allow.script[2].why`) whose justification is `TODO` (any case, surrounding blanks ignored). */
@@ -29,7 +29,7 @@ export function findPlaceholderHashes(policy: Policy): string[] {
   for (const kind of ALLOW_KINDS) {
     policy.allow[kind].forEach((entry, i) => {
       if (entry.type === 'hash' && isPlaceholder(entry.hash)) fields.push(dottedField(['allow', kind, i, 'hash'])!);
-      if (entry.type !== 'hash' && entry.integrity?.some(isPlaceholder)) fields.push(dottedField(['allow', kind, i, 'integrity'])!);
+      if (entryIntegrity(entry)?.some(isPlaceholder)) fields.push(dottedField(['allow', kind, i, 'integrity'])!);
     });
   }
   for (const list of ['scripts', 'data'] as const) {

@@ -9,6 +9,8 @@
  * (img-src, style-src, font-src, media-src, manifest-src; docs/policy.md "Passive loads"). A
  * policy without them allows only the site's own origin for those destinations.
  */
+import type { SlotSpec } from './inline-template.js';
+
 export const ALLOW_KINDS = ['form', 'script', 'frame', 'navigate', 'connect', 'image', 'style', 'font', 'media', 'manifest', 'inline'] as const;
 export type AllowKind = (typeof ALLOW_KINDS)[number];
 
@@ -46,7 +48,25 @@ export interface HashEntry {
   readonly why: string;
 }
 
-export type AllowEntry = OriginEntry | UrlEntry | HashEntry;
+/**
+ * Allows inline code whose bytes change per rendering (issue 18): the script as a template, with
+ * typed slots where its literals vary (src/policy/inline-template.ts; docs/policy.md "Inline code
+ * by template").
+ */
+export interface TemplateEntry {
+  readonly type: 'template';
+  /** The template as written: JavaScript with `$slot$name` where a literal varies. */
+  readonly template: string;
+  readonly slots: Readonly<Record<string, SlotSpec>>;
+  readonly why: string;
+}
+
+export type AllowEntry = OriginEntry | UrlEntry | HashEntry | TemplateEntry;
+
+/** The SRI tokens an address entry pins its bodies to; none for inline entries. */
+export function entryIntegrity(entry: AllowEntry): readonly string[] | undefined {
+  return entry.type === 'origin' || entry.type === 'url' ? entry.integrity : undefined;
+}
 
 /** How a route's Content-Security-Policy is sent (docs/second-layer.md). */
 export const CSP_MODES = ['enforce', 'report-only', 'off'] as const;
@@ -62,7 +82,16 @@ export interface Route {
   readonly strictDynamic?: boolean;
   /** Security-header baseline: lower-case header name → the value the route must carry. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Rewrite routes: what to do with a page whose rewrite would neutralise code it runs or loads (a
+   * script, a handler, an import map). Absent: `block` (the page may not work without it).
+   */
+  readonly codeRemoval?: CodeRemoval;
 }
+
+/** Issue 18 item 5: a rewrite that removes code is served only where the policy says so. */
+export const CODE_REMOVALS = ['block', 'serve'] as const;
+export type CodeRemoval = (typeof CODE_REMOVALS)[number];
 
 export interface Policy {
   readonly schema: 1;

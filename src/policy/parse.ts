@@ -80,11 +80,15 @@ function schemaProblem(error: ErrorObject): SourceProblem {
       const hint = key === 'why' ? ' (the written justification PCI DSS 6.4.3 asks for)' : '';
       return { path: [...path, key], message: `"${key}" is required${hint}` };
     }
-    case 'oneOf':
+    case 'oneOf': {
+      const [a, b] = (error.parentSchema as { properties?: object } | undefined)?.properties && 'hash' in (error.parentSchema as { properties: object }).properties ? ['hash', 'template'] : ['origin', 'url'];
       return {
         path,
-        message: params.passingSchemas ? 'give either "origin" or "url", not both' : 'an entry needs "origin" or "url"',
+        message: params.passingSchemas ? `give either "${a}" or "${b}", not both` : `an entry needs "${a}" or "${b}"`,
       };
+    }
+    case 'dependencies':
+      return { path: [...path, String(params.property)], atKey: true, message: `"${String(params.property)}" belongs to a template entry: add "${String(params.missingProperty)}"` };
     case 'type':
       return { path, message: `must be ${article(String(params.type))}, not ${describe(error.data)}` };
     case 'const':

@@ -57,15 +57,55 @@ const scriptEntry = {
   },
 } as const;
 
-const hashEntry = {
+/** One typed slot of an inline template (src/policy/inline-template.ts). */
+const slotSpec = {
   type: 'object',
   additionalProperties: false,
-  required: ['hash', 'why'],
+  required: ['type'],
+  properties: {
+    type: { enum: ['string', 'number', 'boolean', 'null', 'json'], description: 'What literal the slot holds: a string, a number, true/false, null, or a JSON value (an array or object of literals only).' },
+    charset: {
+      enum: ['digits', 'hex', 'alnum', 'base64', 'base64url', 'token', 'text'],
+      description: "string slots: the characters the decoded value may hold (token = A-Z a-z 0-9 . _ ~ -; text = any). Default text.",
+    },
+    length: {
+      type: 'array',
+      items: { type: 'integer' },
+      minItems: 2,
+      maxItems: 2,
+      description: 'string slots: [min, max] decoded characters. Default [0, 4096].',
+    },
+    min: { type: 'number', description: 'number slots: the smallest value allowed.' },
+    max: { type: 'number', description: 'number slots: the largest value allowed.' },
+    integer: { type: 'boolean', description: 'number slots: only integers.' },
+    maxLength: { type: 'integer', description: 'json slots: the most source characters the value may take. Default 1048576.' },
+  },
+} as const;
+
+/** Exactly one of `hash` and `template` (with its slots). */
+const inlineEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['why'],
+  oneOf: [{ required: ['hash'] }, { required: ['template', 'slots'] }],
+  dependencies: { slots: ['template'] },
   properties: {
     hash: {
       type: 'string',
       minLength: 1,
       description: "A CSP hash source for an inline script or event handler: sha256-<base64> (quotes as in CSP, 'sha256-…', are accepted).",
+    },
+    template: {
+      type: 'string',
+      minLength: 1,
+      description: 'Inline code whose literals vary per rendering: the script (or handler) as JavaScript, with $slot$<name> where a literal varies. Every other token must be identical.',
+    },
+    slots: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      additionalProperties: slotSpec,
+      description: 'The slots of the template by name, each with its type and constraints.',
     },
     why: WHY,
   },
@@ -182,6 +222,11 @@ export const POLICY_SCHEMA = {
               'How the Content-Security-Policy built from this policy is sent. Default: enforce on block and rewrite routes, report-only on report routes.',
           },
           strictDynamic: { type: 'boolean', description: "Add 'strict-dynamic' to script-src: scripts an allowed script loads are trusted too." },
+          codeRemoval: {
+            enum: ['block', 'serve'],
+            description:
+              'Rewrite routes: a page whose rewrite would remove code it runs or loads (a script, a handler, an import map) is blocked (default), or served rewritten and counted as code removed.',
+          },
           headers: {
             type: 'object',
             additionalProperties: false,
@@ -208,7 +253,7 @@ export const POLICY_SCHEMA = {
         font: nonEmptyList(targetEntry, 'Where fonts may load from (@font-face src, preload as=font). Absent: the site only.'),
         media: nonEmptyList(targetEntry, 'Where audio, video and text tracks may load from (audio, video, source, track src). Absent: the site only.'),
         manifest: nonEmptyList(targetEntry, 'Where the web app manifest may load from (link rel=manifest). Absent: the site only.'),
-        inline: nonEmptyList(hashEntry, 'Inline scripts and event handlers allowed by their CSP hash.'),
+        inline: nonEmptyList(inlineEntry, 'Inline scripts and event handlers allowed by their CSP hash, or by a template whose slots hold the literals that vary.'),
       },
     },
   },

@@ -3,11 +3,12 @@
  * conversion to the in-memory `Policy`: origins and URLs go through the WHATWG URL parser (the
  * browser is the judge of what a string means), hashes are decoded and measured.
  */
-import type { AllowEntry, AllowKind, CspMode, FirstPartyBase, FirstPartyFile, FirstPartyManifest, GeneratedScript, Policy, Route, RouteMode } from './model.js';
+import type { AllowEntry, AllowKind, CodeRemoval, CspMode, FirstPartyBase, FirstPartyFile, FirstPartyManifest, GeneratedScript, Policy, Route, RouteMode } from './model.js';
 import { RESERVED_PREFIX } from '../reserved-paths.js';
 import { firstPartyKey } from './first-party.js';
 import { ALLOW_KINDS } from './model.js';
 import type { FieldPath, SourceProblem } from './policy-text.js';
+import { compileTemplate, TemplateProblem, type SlotSpec } from './inline-template.js';
 
 /** The shape the schema guarantees (see schema.ts). */
 export interface PolicyData {
@@ -26,6 +27,7 @@ interface RouteData {
   mode: RouteMode;
   csp?: CspMode;
   strictDynamic?: boolean;
+  codeRemoval?: CodeRemoval;
   headers?: Record<string, string>;
 }
 
@@ -41,6 +43,8 @@ interface EntryData {
   url?: string;
   integrity?: string;
   hash?: string;
+  template?: string;
+  slots?: Record<string, SlotSpec>;
   why: string;
 }
 
@@ -79,6 +83,7 @@ function buildEntry(entry: EntryData, path: FieldPath, problems: SourceProblem[]
   if (entry.hash !== undefined) {
     return { type: 'hash', hash: cspHashSource(entry.hash, [...path, 'hash'], problems), why };
   }
+  if (entry.template !== undefined) return templateEntry(entry.template, entry.slots ?? {}, why, path, problems);
   const integrity = entry.integrity === undefined ? undefined : sriTokens(entry.integrity, [...path, 'integrity'], problems);
   const withIntegrity = integrity ? { integrity } : {};
   if (entry.origin !== undefined) {
@@ -87,6 +92,42 @@ function buildEntry(entry: EntryData, path: FieldPath, problems: SourceProblem[]
   }
   const url = allowedUrl(entry.url ?? '', [...path, 'url'], problems);
   return { type: 'url', url: url ?? '', prefix: url?.endsWith('/') ?? false, why, ...withIntegrity };
+}
+
+/**
+ * An inline template: its slots' constraints are consistent, and the template compiles against
+ * them (JavaScript, every slot declared and used, no slot in a key's place).
+ */
+function templateEntry(template: string, slots: Record<string, SlotSpec>, why: string, path: FieldPath, problems: SourceProblem[]): AllowEntry {
+  let consistent = true;
+  for (const [name, spec] of Object.entries(slots)) {
+    const problem = slotProblem(spec);
+    if (problem) {
+      problems.push({ path: [...path, 'slots', name], message: `slot ${name}: ${problem}` });
+      consistent = false;
+    }
+  }
+  if (consistent) {
+    try {
+      compileTemplate(template, slots);
+    } catch (err) {
+      if (!(err instanceof TemplateProblem)) throw err;
+      problems.push({ path: [...path, 'template'], message: `template: ${err.message}` });
+    }
+  }
+  return { type: 'template', template, slots, why };
+}
+
+/** What the schema cannot say about a slot: which fields fit its type, and ranges that hold something. */
+function slotProblem(spec: SlotSpec): string | undefined {
+  const fields = Object.keys(spec).filter((k) => k !== 'type');
+  const fitting: Record<SlotSpec['type'], readonly string[]> = { string: ['charset', 'length'], number: ['min', 'max', 'integer'], boolean: [], null: [], json: ['maxLength'] };
+  const misplaced = fields.filter((f) => !fitting[spec.type].includes(f));
+  if (misplaced.length > 0) return `${misplaced.join(', ')} does not apply to a ${spec.type} slot`;
+  if (spec.length && (spec.length[0] < 0 || spec.length[0] > spec.length[1])) return `length [${spec.length.join(', ')}] must be [min, max] with 0 <= min <= max`;
+  if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) return `min ${spec.min} is above max ${spec.max}`;
+  if (spec.maxLength !== undefined && spec.maxLength < 2) return 'maxLength must be at least 2 (the brackets of an empty array)';
+  return undefined;
 }
 
 /** A bare http(s) origin, serialised as the URL parser does (`HTTPS://X:443` → `https://x`). */
@@ -248,6 +289,7 @@ function buildRoute(route: RouteData, path: FieldPath, problems: SourceProblem[]
     mode: route.mode,
     ...(route.csp === undefined ? {} : { csp: route.csp }),
     ...(route.strictDynamic === undefined ? {} : { strictDynamic: route.strictDynamic }),
+    ...(route.codeRemoval === undefined ? {} : { codeRemoval: route.codeRemoval }),
     ...(route.headers === undefined ? {} : { headers: { ...route.headers } }),
   };
 }

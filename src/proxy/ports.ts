@@ -18,6 +18,7 @@ export interface PolicySource {
 export interface ProxyMetrics {
   recordResponse(route: string, verdict: ResponseVerdict): void;
   recordBlocked(route: string, reason: ReasonCode): void;
+  recordCodeRemoved(route: string, action: 'served' | 'blocked'): void;
   recordViolation(kind: string, origin: string): void;
   observeInspection(seconds: number): void;
   recordUpstreamError(kind: string): void;

@@ -2,9 +2,11 @@
  * Turning a place the page sends, loads or navigates into a Finding: which allowlist decides it,
  * and why it is not allowed. One place, so every finder applies the same rules.
  */
-import { matchAllow, matchInlineHash } from '../policy/allow.js';
+import { matchAllow, matchInlineHash, namingEntry } from '../policy/allow.js';
+import type { CodeGoal } from '../policy/inline-template.js';
 import { firstPartyScript } from '../policy/first-party.js';
-import type { AllowEntry, AllowKind, Policy, RouteMode } from '../policy/model.js';
+import type { AllowEntry, AllowKind, Policy, RouteMode, TemplateEntry } from '../policy/model.js';
+import { matchTemplates, templateEntries, type SlotTarget } from './inline-templates.js';
 import type { ViolationReason } from '../reasons.js';
 import { cspHashes } from './hash.js';
 import type { Finding, FindingKind } from './types.js';
@@ -73,12 +75,75 @@ export function resolveUrl(value: string, base: string | URL): URL | undefined {
  * allow.inline. Issue 3: unknown inline code is a violation only on routes in block or rewrite mode;
  * in report mode it is still listed, with its hashes and no entry, so the inventory shows it.
  */
-export function judgeInline(policy: Policy, mode: RouteMode, text: string, reason: ViolationReason): Judgement {
+export function judgeInline(policy: Policy, mode: RouteMode, text: string, reason: ViolationReason, goal?: CodeGoal): Judgement {
   const hashes = cspHashes(text);
   const entry = matchInlineHash(policy, hashes);
   if (entry) return { allowed: true, entry, hashes };
+  // Issue 18: an exact hash wins; a template is tried only on a miss, and only for code the
+  // browser compiles as a script or handler (a javascript: URL stays hash-only).
+  const templates = goal === undefined ? [] : templateEntries(policy);
+  if (templates.length > 0) {
+    const match = matchTemplates(templates, text, goal!, policy.site);
+    if (match.matched) return judgeTemplateMatch(policy, mode, match.entry, match.targets, hashes);
+  }
   if (mode === 'report') return { allowed: true, hashes };
   return { allowed: false, reason, hashes };
+}
+
+/**
+ * Code a template matched is allowed when every place its slots name is the site or named by some
+ * allow list (a slot's value is data the template's code may send, load or navigate to). A slot
+ * never holds code: a javascript: URL, or a data: URL other than an image, is refused.
+ */
+function judgeTemplateMatch(policy: Policy, mode: RouteMode, entry: TemplateEntry, targets: readonly SlotTarget[], hashes: readonly string[]): Judgement {
+  for (const target of targets) {
+    if (slotTargetAllowed(policy, target.url)) continue;
+    // `https://shop.exam` at the end of a flight piece is the start of `https://shop.example/…`.
+    if (target.cutAtEnd !== undefined && allowedOrigins(policy).some((origin) => origin.startsWith(target.cutAtEnd!) && origin !== target.cutAtEnd)) continue;
+    if (mode === 'report') continue;
+    return { allowed: false, entry, reason: 'inline-template-slot', url: target.url.href, origin: target.url.origin, hashes };
+  }
+  return { allowed: true, entry, hashes };
+}
+
+const originsOf = new WeakMap<Policy, string[]>();
+
+/** The site and every origin an allow list names (origin entries, and the origins of URL entries). */
+function allowedOrigins(policy: Policy): string[] {
+  let origins = originsOf.get(policy);
+  if (!origins) {
+    origins = [policy.site];
+    for (const [kind, entries] of Object.entries(policy.allow)) {
+      if (kind === 'inline') continue;
+      for (const entry of entries as readonly AllowEntry[]) {
+        if (entry.type === 'origin') origins.push(entry.origin);
+        else if (entry.type === 'url' && URL.canParse(entry.url)) origins.push(new URL(entry.url).origin);
+      }
+    }
+    originsOf.set(policy, origins);
+  }
+  return origins;
+}
+
+function slotTargetAllowed(policy: Policy, url: URL): boolean {
+  switch (url.protocol) {
+    case 'http:':
+    case 'https:':
+    case 'ws:':
+    case 'wss:': {
+      const origin = url.protocol === 'ws:' || url.protocol === 'wss:' ? new URL(url.href.replace(/^ws/, 'http')).origin : url.origin;
+      return origin === policy.site || namingEntry(policy, origin) !== undefined;
+    }
+    case 'javascript:':
+    case 'vbscript:':
+    case 'blob:':
+      return false;
+    case 'data:':
+      return /^data:image\/(?:png|gif|jpeg|webp|avif)[;,]/i.test(url.href);
+    default:
+      // mailto:, tel: and other schemes hand over to another application; they load nothing here.
+      return true;
+  }
 }
 
 /**

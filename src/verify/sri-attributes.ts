@@ -10,6 +10,7 @@
  * tokenizer keeps the first of duplicate attributes (HTML §13.2.5.33 "attribute name state"), so a
  * page's own `integrity` or `crossorigin` cannot override the policy's.
  */
+import { entryIntegrity } from '../policy/model.js';
 import { emissionBytes } from './byte-offsets.js';
 import { decodeDocument } from './decode.js';
 import { scanStartTag } from './source.js';
@@ -43,7 +44,7 @@ export function addScriptIntegrity(input: DocumentInput, verified: VerifiedDocum
  * offsets in their attribute's text, not in the page, and are left alone.
  */
 function needsIntegrity(f: Finding): boolean {
-  const integrity = f.entry && f.entry.type !== 'hash' ? f.entry.integrity : undefined;
+  const integrity = f.entry ? entryIntegrity(f.entry) : undefined;
   return f.kind === 'script' && f.allowed && f.element === 'script' && f.attribute === 'src' && f.offset !== undefined && f.context !== 'srcdoc' && integrity !== undefined && integrity.length > 0;
 }
 

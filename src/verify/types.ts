@@ -40,7 +40,9 @@ export type FindingKind =
   | 'meta-csp' // <meta http-equiv=Content-Security-Policy>
   | 'speculation-rules' // <script type=speculationrules> URLs, Speculation-Rules header
   | 'svg-animation' // <set>/<animate> writing href or on*
-  | 'data-block' // a non-executable script (JSON-LD…) checked to be data
+  | 'data-block' // a non-executable script (JSON-LD…) or data-mage-init checked to be data
+  | 'component' // a RequireJS module a Magento init block or data-mage-init asks for, other than a bare module id
+  | 'config-code' // a string in a Magento component config that Magento evaluates (`${…}` beyond a property path, `<% %>`)
   | 'connect' // <a|area ping>, attributionsrc on any element: background requests
   | 'image' // img src/srcset, source srcset, video poster, input src, background, SVG image/feImage/use href, link rel=icon, preload as=image
   | 'stylesheet' // <link rel=stylesheet>, preload as=style

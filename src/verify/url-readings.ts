@@ -47,26 +47,37 @@ export function mayHoldUrl(value: string): boolean {
 export function urlReadings(value: string): string[] {
   if (!mayHoldUrl(value)) return [];
   const readings = new Set<string>();
-  // JSON with escapes (`\/`, `\u0068`, `\n`…): what the code gets is JSON.parse's strings, and the
-  // escaped text itself is no URL (`\/checkout\/next` is a path, not host `checkout`).
+  collectJsonOrText(value, readings, true);
+  return [...readings];
+}
+
+/**
+ * JSON with escapes (`\/`, `\u0068`, `\n`…): what the code gets is JSON.parse's strings, and the
+ * escaped text itself is no URL (`\/checkout\/next` is a path, not host `checkout`). Also after
+ * one round of percent-decoding: WooCommerce preloads its Store API responses as
+ * `JSON.parse(decodeURIComponent('%7B%22%5C%2Fwc%5C%2Fstore…'))`.
+ */
+function collectJsonOrText(value: string, into: Set<string>, percentToo: boolean): void {
   const trimmed = value.trim();
   if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && trimmed.includes('\\')) {
     const json = parseJson(trimmed);
     if (json !== undefined) {
-      for (const s of jsonStrings(json)) collectDecoding(s, readings);
-      return [...readings];
+      for (const s of jsonStrings(json)) collectDecoding(s, into);
+      return;
     }
   }
-  collectDecoding(value, readings);
-  return [...readings];
+  if (percentToo) collectDecoding(value, into, true);
+  else collect(value, into);
 }
 
-/** The readings of `value`, and of it percent-decoded once (`https%3A%2F%2Fevil`). */
-function collectDecoding(value: string, into: Set<string>): void {
+/** The readings of `value`, and of it percent-decoded once (`https%3A%2F%2Fevil`), read as JSON if it is. */
+function collectDecoding(value: string, into: Set<string>, decodedAsJson = false): void {
   collect(value, into);
   if (/%(?:2f|5c|3a)/i.test(value)) {
     const decoded = percentDecoded(value);
-    if (decoded !== value) collect(decoded, into);
+    if (decoded === value) return;
+    if (decodedAsJson) collectJsonOrText(decoded, into, false);
+    else collect(decoded, into);
   }
 }
 

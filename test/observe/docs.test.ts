@@ -14,7 +14,7 @@ describe('documentation', () => {
     const text = await doc('observability.md');
     const registry = createMetrics().registry;
     const names = (await registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('payguard_'));
-    expect(names.length).toBe(9);
+    expect(names.length).toBe(10);
     for (const name of names) {
       const row = text.split('\n').find((line) => line.startsWith(`| \`${name}\``));
       expect(row, name).toBeDefined();

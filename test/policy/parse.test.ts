@@ -53,7 +53,7 @@ const UNKNOWN_KEYS: ErrorCase[] = [
   { name: 'form entry', text: HEAD + ALLOW + `  frame:\n    - { origin: https://x.example, why: w, ${MARK}note: n }\n`, field: 'allow.frame[0].note', message: /unknown key "note"; allowed here: origin, url, why/ },
   { name: 'integrity on a form entry (it would check nothing)', text: HEAD + ALLOW.replace('      why:', `      ${MARK}integrity: sha256-x\n      why:`), field: 'allow.form[0].integrity', message: /unknown key "integrity"/ },
   { name: 'script entry', text: HEAD + ALLOW + `  script:\n    - url: https://cdn.example/a.js\n      ${MARK}integrty: sha384-abc\n      why: w\n`, field: 'allow.script[0].integrty', message: /unknown key "integrty"; allowed here: origin, url, integrity, why/ },
-  { name: 'inline entry', text: HEAD + ALLOW + `  inline:\n    - { hash: "sha256-djPdT5J1kuWFwawDhtbzz0YHt/63i3CUBG3CyUjLa4c=", why: w, ${MARK}origin: https://x.example }\n`, field: 'allow.inline[0].origin', message: /unknown key "origin"; allowed here: hash, why/ },
+  { name: 'inline entry', text: HEAD + ALLOW + `  inline:\n    - { hash: "sha256-djPdT5J1kuWFwawDhtbzz0YHt/63i3CUBG3CyUjLa4c=", why: w, ${MARK}origin: https://x.example }\n`, field: 'allow.inline[0].origin', message: /unknown key "origin"; allowed here: hash, template, slots, why/ },
 ];
 
 const WRONG_TYPES: ErrorCase[] = [

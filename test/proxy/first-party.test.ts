@@ -20,7 +20,7 @@ import { startHarness, type Harness } from './support.js';
 
 const SITE = 'https://shop.example';
 const ROUTES = `  - { path: /checkout/**, mode: block }
-  - { path: /rewrite/**, mode: rewrite }
+  - { path: /rewrite/**, mode: rewrite, codeRemoval: serve }
   - { path: /**, mode: report }`;
 const GENERATED = [{ path: '/api/settings.js', why: 'per-session settings the shop renders into a script' }];
 

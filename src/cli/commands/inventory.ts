@@ -6,9 +6,12 @@ import { writeFile } from 'node:fs/promises';
 import { KeyError, PolicyError, UsageError } from '../../errors.js';
 import { compareWithPolicy, type InventoryDiff } from '../../inventory/compare.js';
 import { crawl } from '../../inventory/crawl.js';
+import { readSteps } from '../../inventory/session.js';
+import { learnInlineTemplates } from '../../inventory/templates.js';
 import { draftPolicyYaml } from '../../inventory/draft.js';
 import { buildInventory, type InventoryItem } from '../../inventory/inventory.js';
 import { loadPublicKeys, readSignedPolicy } from '../../policy/load.js';
+import { templateLabel } from '../../policy/inline-template.js';
 import { ALLOW_KINDS, type AllowKind, type Policy } from '../../policy/model.js';
 import { DEFAULT_CHARSET } from '../../policy/semantic.js';
 import { parseCommandLine } from '../args.js';
@@ -35,6 +38,13 @@ Options:
   --out FILE          where to write the draft (default payguard-draft.yaml; never overwritten)
   --timeout MS        per-request timeout (default 10000)
   --max-bytes N       largest page or script fetched (default 5242880)
+  --sessions N        shopper sessions, each with its own cookies (default 1)
+  --renderings N      fetches of each page per session (default 1); with more than one
+                      rendering in all, inline code whose literals vary is drafted as a
+                      template with typed slots, the rest by exact hash
+  --steps FILE        requests each session makes first (add to cart…): a YAML list of
+                      { get: PATH } and { post: PATH, form: {…} | json: … }; a form value
+                      "{{input:NAME}}" or "{{meta:NAME}}" is read from the previous page
   --json              print JSON
   -h, --help          show this help
 
@@ -57,7 +67,18 @@ export const inventoryCommand: Command = {
       return 1;
     }
     const site = options.site ?? policy?.site ?? new URL(options.urls[0]!).origin;
-    const result = await crawl({ startUrls: options.urls, maxPages: options.maxPages, limits: options.limits, policy: policy ?? emptyPolicy(site) });
+    const steps = options.stepsFile ? await readSteps(options.stepsFile) : undefined;
+    const result = await crawl({
+      startUrls: options.urls,
+      maxPages: options.maxPages,
+      limits: options.limits,
+      policy: policy ?? emptyPolicy(site),
+      sessions: options.sessions,
+      renderings: options.renderings,
+      ...(steps ? { steps } : {}),
+    });
+    // With more than one rendering, inline code is drafted as what it is: templates where literals vary.
+    const learned = options.sessions * options.renderings > 1 ? learnInlineTemplates(result.inlineSamples) : undefined;
     const items = buildInventory(result, site);
     const pages = result.pages.map((p) => p.page);
     for (const problem of result.problems) process.stderr.write(`payguard inventory: ${problem}\n`);
@@ -66,7 +87,7 @@ export const inventoryCommand: Command = {
       process.stdout.write(options.json ? JSON.stringify({ pages, items, problems: result.problems, diff }, null, 2) + '\n' : formatItems(items, pages) + formatDiff(diff));
       return diff.new.length > 0 || diff.changedHash.length > 0 ? 1 : 0;
     }
-    const draft = draftPolicyYaml(items, site, pages);
+    const draft = draftPolicyYaml(items, site, pages, learned);
     try {
       await writeFile(options.out, draft, { flag: 'wx' });
     } catch (err) {
@@ -113,7 +134,7 @@ function formatDiff(diff: InventoryDiff): string {
   for (const c of diff.changedHash) lines.push(`  CHANGED  script  ${display(c.item.address)}: serves ${c.item.sri}, policy expects ${c.expected.join(' ')}`);
   for (const g of diff.gone) {
     const e = g.entry;
-    lines.push(`  GONE     ${g.list}  ${e.type === 'origin' ? e.origin : e.type === 'url' ? display(e.url) : e.hash} (not seen on the crawled pages)`);
+    lines.push(`  GONE     ${g.list}  ${e.type === 'origin' ? e.origin : e.type === 'url' ? display(e.url) : e.type === 'hash' ? e.hash : templateLabel(e.template)} (not seen on the crawled pages)`);
   }
   if (lines.length === 1) lines.push('  no differences');
   return lines.join('\n') + '\n';
@@ -128,6 +149,9 @@ interface InventoryOptions {
   readonly out: string;
   readonly json: boolean;
   readonly limits: { readonly timeoutMs: number; readonly maxBytes: number };
+  readonly sessions: number;
+  readonly renderings: number;
+  readonly stepsFile: string | undefined;
 }
 
 function parseInventoryArgs(argv: readonly string[]): InventoryOptions {
@@ -140,6 +164,9 @@ function parseInventoryArgs(argv: readonly string[]): InventoryOptions {
     timeout: { type: 'string' },
     'max-bytes': { type: 'string' },
     json: { type: 'boolean' },
+    sessions: { type: 'string' },
+    renderings: { type: 'string' },
+    steps: { type: 'string' },
   });
   const v = parsed.values;
   const urls = parsed.positionals;
@@ -162,6 +189,9 @@ function parseInventoryArgs(argv: readonly string[]): InventoryOptions {
     out: v.out ?? 'payguard-draft.yaml',
     json: v.json === true,
     limits: { timeoutMs: positiveInt('--timeout', v.timeout) ?? 10_000, maxBytes: positiveInt('--max-bytes', v['max-bytes']) ?? 5 * 1024 * 1024 },
+    sessions: positiveInt('--sessions', v.sessions) ?? 1,
+    renderings: positiveInt('--renderings', v.renderings) ?? 1,
+    stepsFile: v.steps,
   };
 }
 

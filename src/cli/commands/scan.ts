@@ -87,11 +87,12 @@ export const scanCommand: Command = {
       return 2;
     }
     const publicUrl = publicUrlOf(options, page, inForce);
-    const mode = inForce.compiled.route(pathAndQueryOf(publicUrl)).mode;
+    const match = inForce.compiled.route(pathAndQueryOf(publicUrl));
+    const mode = match.mode;
     // serve's decision, not a second one: the same type stage, codings, header judgement, verifier
     // and decide() (issue 17 class 5: scan reported an XHTML page clean that serve refuses).
     const inspection = inspectPage(page, publicUrl, inForce.policy, mode);
-    const decision = decide(mode, inspection);
+    const decision = decide(mode, inspection, match.route?.codeRemoval);
     if (inspection.kind === 'refused') {
       const err = inspection.refusal;
       const report = { url: publicUrl, mode, verdict: decision.verdict, refused: err.reason, detail: err.message };

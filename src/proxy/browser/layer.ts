@@ -7,6 +7,8 @@ import type { CompiledPolicy, RouteMatch } from '../../policy/compiled.js';
 import type { HeaderList } from '../../verify/types.js';
 import { BrowserVantage } from './vantage.js';
 import { withGuardHash } from './navigation-guard.js';
+import { withAcceptedCode } from './accepted-code.js';
+import type { TemplateAcceptance } from '../../verify/inline-templates.js';
 import { applyHeaderBaseline } from './header-baseline.js';
 import type { ProxyLogger } from '../ports.js';
 import { createSecondLayerMetrics, type MetricsWithRegistry, type SecondLayerMetrics } from './metrics.js';
@@ -42,11 +44,25 @@ export interface DocumentHeaderServices {
 }
 
 /** The headers payguard adds to an inspected document it sends (clean, reported or rewritten). */
-export function documentHeaders(services: DocumentHeaderServices, compiled: CompiledPolicy, match: RouteMatch, upstream: HeaderList, requestId: string, guarded = false): [string, string][] {
+export function documentHeaders(
+  services: DocumentHeaderServices,
+  compiled: CompiledPolicy,
+  match: RouteMatch,
+  upstream: HeaderList,
+  requestId: string,
+  guarded = false,
+  accepted?: TemplateAcceptance,
+): [string, string][] {
   // The CSP is the policy in the browser's terms, built once per policy in force (src/policy/csp.ts);
-  // a page carrying the navigation guard allows it by its hash (navigation-guard.ts).
+  // a page carrying the navigation guard allows it by its hash (navigation-guard.ts), and the code
+  // a template accepted in this response by its own hashes.
   const csp = compiled.cspHeaders(match);
-  const added: [string, string][] = guarded ? withGuardHash(csp) : csp.map(([name, value]) => [name, value]);
+  const withGuard: [string, string][] = guarded ? withGuardHash(csp) : csp.map(([name, value]) => [name, value]);
+  const added = accepted ? withAcceptedCode(withGuard, accepted) : withGuard;
+  if (accepted && accepted.hashSources.length > LIMITS.maxTemplateHashesInCsp) {
+    // The browser still needs every hash to run the page; an operator needs to know the header grew.
+    services.logger.event('csp-template-hashes-over-cap', { requestId, route: match.label, hashes: accepted.hashSources.length, cap: LIMITS.maxTemplateHashesInCsp });
+  }
   const baseline = applyHeaderBaseline(match.route?.headers, upstream);
   added.push(...baseline.added);
   for (const drift of baseline.drift) {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { LIMITS } from '../../limits.js';
 import { matchAllow } from '../../policy/allow.js';
-import type { Policy } from '../../policy/model.js';
+import { entryIntegrity, type Policy } from '../../policy/model.js';
 
 export type VantageOutcome = 'agrees' | 'differs-from-served' | 'differs-from-policy' | 'unknown';
 
@@ -54,8 +54,9 @@ export function servedHashOf(body: Uint8Array): string {
 /** The policy's integrity tokens for this script URL with the same algorithm (a sha384 pin cannot judge a sha256 report). */
 function pinnedHashes(policy: Policy, url: URL, algorithm: string): string[] {
   const entry = exactScriptEntry(policy, url) ?? matchAllow(policy, 'script', url);
-  if (!entry || entry.type === 'hash' || !entry.integrity) return [];
-  return entry.integrity.filter((token) => token.startsWith(`${algorithm}-`));
+  const integrity = entry ? entryIntegrity(entry) : undefined;
+  if (!integrity) return [];
+  return integrity.filter((token) => token.startsWith(`${algorithm}-`));
 }
 
 /** matchAllow answers "self" first for the site's own origin; a pinned site URL entry is found here. */

@@ -27,6 +27,7 @@ import { contentCodings, decodeBody } from './content-coding.js';
 import { examine, type Examination, type ExaminationServices } from './examine.js';
 import { documentEssence } from './type.js';
 import { classifyUpstreamError, upstreamPath, upstreamRefusal, upstreamRequestHeaders } from './upstream.js';
+import { templateAcceptance } from '../../verify/inline-templates.js';
 
 /** What the document path needs from the running payguard. */
 export interface DocumentPathServices extends ExaminationServices, DecisionRecorder, DocumentHeaderServices {
@@ -78,7 +79,7 @@ async function admit(services: DocumentPathServices, res: ServerResponse, facts:
     refusal = err;
   }
   const inspection: Inspection = { kind: 'refused', refusal, headerViolations: [] };
-  if (decide(judged.match.mode, inspection).action !== 'block') return UNMETERED;
+  if (decide(judged.match.mode, inspection, judged.match.route?.codeRemoval).action !== 'block') return UNMETERED;
   await conclude(services, res, facts, judged, { status: 0, headers: [], examination: { inspection, body: { kind: 'none' }, type: undefined } });
   return undefined;
 }
@@ -164,7 +165,7 @@ interface Concluding {
 async function conclude(services: DocumentPathServices, res: ServerResponse, facts: RequestFacts, judged: Judged, concluding: Concluding): Promise<void> {
   const { examination, headers: upstreamHeaders } = concluding;
   const route = judged.match.label;
-  const decision = decide(judged.match.mode, examination.inspection);
+  const decision = decide(judged.match.mode, examination.inspection, judged.match.route?.codeRemoval);
   recordDecision(services, facts, route, decision);
   // Not awaited: the candidate's verdict never delays or changes the response.
   services.shadow?.judge(facts, route, decision, { headers: upstreamHeaders, inspection: examination.inspection, decoded: examination.decoded });
@@ -178,7 +179,12 @@ async function conclude(services: DocumentPathServices, res: ServerResponse, fac
   const guarded = await guardedDocument(services, judged, decision, examination, upstreamHeaders);
   const headers = responseHeaders(upstreamHeaders, examination, decision, facts.client.requestId, guarded !== undefined);
   // The second layer on every inspected document: CSP, reporting, header baseline (docs/second-layer.md).
-  if (examination.inspection.kind === 'document') headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId, guarded !== undefined));
+  if (examination.inspection.kind === 'document') {
+    // The findings of the bytes sent: the rewrite's when the page was rewritten.
+    const sent = decision.action === 'send-rewritten' ? examination.inspection.rewritten?.verified : examination.inspection.verified;
+    const accepted = sent ? templateAcceptance(sent.findings) : undefined;
+    headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId, guarded !== undefined, accepted));
+  }
   const body: HeldBody = guarded
     ? { kind: 'buffered', bytes: guarded }
     : decision.action === 'send-rewritten'

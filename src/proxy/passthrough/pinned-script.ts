@@ -22,7 +22,7 @@ import { VerifyRefusal } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import type { CompiledPolicy } from '../../policy/compiled.js';
 import { firstPartyRequest, SCRIPT_DESTINATIONS, type FetchUse, type FirstPartyRequest } from '../../policy/first-party.js';
-import type { AllowEntry } from '../../policy/model.js';
+import { entryIntegrity, type AllowEntry } from '../../policy/model.js';
 import type { ReasonCode } from '../../reasons.js';
 import type { HeaderList } from '../../verify/types.js';
 import type { SecondLayer } from '../browser/layer.js';
@@ -79,7 +79,8 @@ export function pinnedScriptFor(compiled: CompiledPolicy, req: IncomingMessage, 
   const entry = compiled.sitePin(url) ?? (serviceWorker ? namedServiceWorker(compiled.policy, url) : undefined);
   if (!entry && !serviceWorker && !firstParty) return undefined;
   const integrity: (readonly string[])[] = [];
-  if (entry && entry.type !== 'hash' && entry.integrity && entry.integrity.length > 0) integrity.push(entry.integrity);
+  const pinned = entry ? entryIntegrity(entry) : undefined;
+  if (pinned && pinned.length > 0) integrity.push(pinned);
   if (firstParty?.kind === 'listed') integrity.push(firstParty.file.integrity);
   return { url, entry, integrity, serviceWorker, firstParty };
 }

@@ -4,9 +4,9 @@
  * apart from an error; the fail-closed rule that turns a failure into a block lives here and only here.
  */
 import type { VerifyRefusal } from '../../errors.js';
-import type { AllowKind, RouteMode } from '../../policy/model.js';
+import type { AllowKind, CodeRemoval, RouteMode } from '../../policy/model.js';
 import type { ReasonCode, RefusalReason, ViolationReason } from '../../reasons.js';
-import type { Finding, VerifiedDocument } from '../../verify/types.js';
+import type { Finding, FindingKind, VerifiedDocument } from '../../verify/types.js';
 import type { ResponseVerdict } from '../ports.js';
 
 /** What payguard found out about one upstream response. */
@@ -42,7 +42,15 @@ export type Decision =
       /** On report routes: why it could not be verified (logged, not enforced). */
       readonly refusal: RefusalReason | undefined;
     }
-  | { readonly action: 'send-rewritten'; readonly verdict: 'rewritten'; readonly bytes: Uint8Array; readonly encoding: string; readonly violations: readonly Finding[] }
+  | {
+      readonly action: 'send-rewritten';
+      readonly verdict: 'rewritten';
+      readonly bytes: Uint8Array;
+      readonly encoding: string;
+      readonly violations: readonly Finding[];
+      /** The rewrite neutralised code the page runs or loads (served because the route says `codeRemoval: serve`). */
+      readonly codeRemoved: boolean;
+    }
   | { readonly action: 'block'; readonly verdict: 'blocked'; readonly status: 502 | 504; readonly reason: ReasonCode; readonly violations: readonly Finding[] };
 
 /** Failures after which there is nothing to send, whatever the route's mode. */
@@ -52,7 +60,7 @@ const NOTHING_TO_SEND = new Set<RefusalReason>(['upstream-unavailable', 'upstrea
  * The one exit for every response payguard examined: the document path, the pass-through path's
  * active headers and upstream failures, pinned scripts, and a handler that failed (internal-error).
  */
-export function decide(mode: RouteMode, inspection: Inspection): Decision {
+export function decide(mode: RouteMode, inspection: Inspection, codeRemoval: CodeRemoval = 'block'): Decision {
   if (inspection.kind === 'pinned-script') return decidePinnedScript(inspection.refusal);
   const enforce = mode !== 'report';
   if (inspection.kind === 'refused') {
@@ -75,11 +83,24 @@ export function decide(mode: RouteMode, inspection: Inspection): Decision {
   // A header (Location, Refresh, Link) cannot be neutralised inside the body: rewrite routes block it too.
   if (mode === 'rewrite' && inspection.kind === 'document' && inspection.headerViolations.length === 0) {
     if (inspection.rewritten && inspection.rewritten.verified.violations.length === 0) {
-      return { action: 'send-rewritten', verdict: 'rewritten', bytes: inspection.rewritten.bytes, encoding: inspection.rewritten.verified.encoding, violations };
+      // Issue 18 item 5: a rewrite that neutralised the shop's own unlisted code serves a page that
+      // may not work (EverShop's cart, rewritten into a blank page, was counted a success). It is
+      // served only where the policy says so, and then said to have removed code.
+      const codeRemoved = violations.some(removesCode);
+      if (codeRemoved && codeRemoval === 'block') return { action: 'block', verdict: 'blocked', status: 502, reason: 'rewrite-removes-code', violations };
+      return { action: 'send-rewritten', verdict: 'rewritten', bytes: inspection.rewritten.bytes, encoding: inspection.rewritten.verified.encoding, violations, codeRemoved };
     }
     return { action: 'block', verdict: 'blocked', status: 502, reason: 'rewrite-unverifiable', violations };
   }
   return { action: 'block', verdict: 'blocked', status: 502, reason: violationReason(violations[0]!), violations };
+}
+
+/** Finding kinds whose neutralisation takes away code the page runs or loads. */
+const CODE_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['script', 'inline-script', 'event-handler', 'javascript-url', 'module-preload', 'import-map', 'svg-animation', 'component', 'config-code']);
+
+/** Whether neutralising this violation removes code from the page (a foreign image or form action does not). */
+export function removesCode(finding: Finding): boolean {
+  return CODE_KINDS.has(finding.kind);
 }
 
 /**

@@ -19,6 +19,8 @@ export function recordDecision(recorder: DecisionRecorder, facts: RequestFacts, 
   const { metrics, logger } = recorder;
   metrics.recordResponse(route, decision.verdict);
   if (decision.action === 'block') metrics.recordBlocked(route, decision.reason);
+  const codeRemoved = decision.action === 'block' ? decision.reason === 'rewrite-removes-code' : decision.action === 'send-rewritten' && decision.codeRemoved;
+  if (codeRemoved) metrics.recordCodeRemoved(route, decision.action === 'block' ? 'blocked' : 'served');
   for (const finding of decision.violations) metrics.recordViolation(finding.kind, finding.origin ?? 'none');
   if (decision.violations.length > 0) {
     logger.violation({
@@ -27,6 +29,7 @@ export function recordDecision(recorder: DecisionRecorder, facts: RequestFacts, 
       path: facts.path,
       route,
       verdict: decision.verdict,
+      ...(codeRemoved ? { codeRemoved: true } : {}),
       findings: decision.violations,
     });
   }

@@ -68,14 +68,15 @@ export class ShadowJudge {
   async #judge(facts: RequestFacts, route: string, enforced: Decision, input: ShadowInput): Promise<void> {
     try {
       const candidate = this.#shadow.policy.current();
-      const mode = candidate.compiled.route(facts.path).mode;
+      const candidateMatch = candidate.compiled.route(facts.path);
+      const mode = candidateMatch.mode;
       // The candidate may name another public site: URLs resolve against its own.
       const inspection = await this.#inspectAgain(candidate.compiled, mode, publicUrl(candidate.policy.site, facts.target), input);
       if (inspection.kind === 'skipped') {
         this.#shadow.recordSkipped(inspection.reason);
         return;
       }
-      const decision = decide(mode, inspection);
+      const decision = decide(mode, inspection, candidateMatch.route?.codeRemoval);
       if (SEVERITY[decision.verdict] === SEVERITY[enforced.verdict]) return;
       const direction: ShadowDirection = SEVERITY[decision.verdict] > SEVERITY[enforced.verdict] ? 'stricter' : 'looser';
       this.#shadow.recordDisagreement(route, direction);

@@ -28,7 +28,7 @@ export const attributes: Finder = (visit, scan) => {
 /** Any attribute whose name starts with "on" is inline code; no event-name list (S-04). */
 function eventHandler(visit: Visit, scan: Scan, attr: Attribute): void {
   const text = attr.value;
-  scan.reportAttribute(visit, attr, { kind: 'event-handler', list: 'inline' }, () => judgeInline(scan.policy, scan.mode, text, 'inline-code'), removeAttribute(scan.source, visit.element, attr));
+  scan.reportAttribute(visit, attr, { kind: 'event-handler', list: 'inline' }, () => judgeInline(scan.policy, scan.mode, text, 'inline-code', 'handler'), removeAttribute(scan.source, visit.element, attr));
 }
 
 function isUrlAttribute(name: string): boolean {

@@ -22,7 +22,7 @@
  * rewrite routes the attribute is removed, a data block emptied, a CSS reading replaced by `none`
  * and a text token removed.
  */
-import { SELF_ENTRY } from '../../policy/allow.js';
+import { namingEntry, SELF_ENTRY } from '../../policy/allow.js';
 import type { AllowEntry, AllowKind, Policy, RouteMode } from '../../policy/model.js';
 import { cssUrls, tokenizeCss } from '../css-syntax.js';
 import { INERT_SCRIPT_TYPE, makeScriptInert, removeAttribute } from '../edits.js';
@@ -55,22 +55,6 @@ export function judgeCarriedUrl(policy: Policy, mode: RouteMode, url: URL): Judg
   // Report routes list it (the inventory drafts an entry for it) without making it a violation.
   if (mode === 'report') return { allowed: true, ...located };
   return { allowed: false, reason: 'unlisted-url', ...located };
-}
-
-/** The first entry of any list (inline aside) on `origin`: an origin entry, or a URL entry on that origin. */
-export function namingEntry(policy: Policy, origin: string): AllowEntry | undefined {
-  for (const [kind, entries] of Object.entries(policy.allow) as [AllowKind, readonly AllowEntry[]][]) {
-    if (kind === 'inline') continue;
-    for (const entry of entries) {
-      if (entry.type === 'origin' && entry.origin === origin) return entry;
-      if (entry.type === 'url' && originOf(entry.url) === origin) return entry;
-    }
-  }
-  return undefined;
-}
-
-function originOf(url: string): string | undefined {
-  return URL.canParse(url) ? new URL(url).origin : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { carriedInAttributes, carriedInDataBlock, carriedInStyle } from './carri
 import { formAction } from './forms.js';
 import { frame } from './frames.js';
 import { link } from './links.js';
+import { mageInitAttribute, mathmlMagentoInitBlock } from './magento-init.js';
 import { meta } from './meta.js';
 import { embed, object, param } from './objects.js';
 import { script } from './scripts.js';
@@ -24,6 +25,8 @@ const byElement: [string, string, Finder][] = [
   [NS_MATHML, 'form', formAction],
   [NS_HTML, 'script', script],
   [NS_SVG, 'script', script],
+  // Magento's `script[type="text/x-magento-init"]` matches a MathML <script> too (S-18).
+  [NS_MATHML, 'script', mathmlMagentoInitBlock],
   [NS_HTML, 'iframe', frame],
   [NS_HTML, 'frame', frame],
   [NS_HTML, 'object', object],
@@ -83,4 +86,5 @@ for (const [namespace, name, finder] of byElement) {
   dispatch.set(namespace, names);
 }
 
-export const FINDERS: Finders = { dispatch, everyElement: [attributes, cssAttributes, svgReference, carriedInAttributes] };
+// data-mage-init (S-18): Magento's loader reads it on any element (main.js selects `[data-mage-init]`).
+export const FINDERS: Finders = { dispatch, everyElement: [attributes, cssAttributes, svgReference, carriedInAttributes, mageInitAttribute] };

@@ -1,13 +1,16 @@
 /**
  * Scripts (docs/vectors.md S-01..S-03, S-06, S-07, S-09, S-12): external scripts of every
  * executable type, inline script text by CSP hash, import maps (every address), speculation
- * rules (every listed URL), and data blocks checked to be data.
+ * rules (every listed URL), and data blocks checked to be data (Magento's, S-18, by
+ * finders/magento-init.ts).
  */
 import { judgeInline, judgeUrl, resolveUrl, type Judgement } from '../judge.js';
 import { makeScriptInert, removeAttribute } from '../edits.js';
 import type { Finder, Scan, Visit } from '../scan.js';
-import { scriptKind } from '../script-type.js';
+import { scriptKind, type ScriptKind } from '../script-type.js';
+import type { CodeGoal } from '../../policy/inline-template.js';
 import { attribute, childText, NS_SVG, xlinkHref, type Attribute } from '../tree.js';
+import { magentoInitBlock } from './magento-init.js';
 
 export const script: Finder = (visit, scan) => {
   const kind = scriptKind(visit.element);
@@ -17,6 +20,9 @@ export const script: Finder = (visit, scan) => {
     checkDataBlock(visit, scan, inert);
     return;
   }
+  // Magento's loader data (S-18): judged by what it asks RequireJS to load, not by hash. A src
+  // on it is still judged below, as on any script of a type payguard does not run.
+  if (kind === 'magento-init') magentoInitBlock(visit, scan, inert);
   const sources = sourceAttributes(visit);
   if (sources.length > 0) {
     // HTML §4.12.1.1: with a src attribute the inline text never runs (even when src is empty).
@@ -29,9 +35,10 @@ export const script: Finder = (visit, scan) => {
     }
     return;
   }
+  if (kind === 'magento-init') return;
   const text = childText(visit.element);
   if (text.trim() === '') return;
-  scan.reportElement(visit, { kind: 'inline-script', list: 'inline' }, () => judgeInline(scan.policy, scan.mode, text, 'inline-code'), inert);
+  scan.reportElement(visit, { kind: 'inline-script', list: 'inline' }, () => judgeInline(scan.policy, scan.mode, text, 'inline-code', codeGoal(kind)), inert);
   if (kind === 'importmap') checkImportMap(visit, scan, text, inert);
   if (kind === 'speculationrules') checkSpeculationRules(visit, scan, text, inert);
 };
@@ -122,4 +129,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function stringValues(record: Record<string, unknown>): string[] {
   return Object.values(record).filter((v): v is string => typeof v === 'string');
+}
+
+/** How the browser compiles the script's text; import maps and speculation rules are JSON, so no template applies. */
+function codeGoal(kind: ScriptKind): CodeGoal | undefined {
+  if (kind === 'classic') return 'script';
+  if (kind === 'module') return 'module';
+  return undefined;
 }
