@@ -25,6 +25,8 @@ const WHOLE_SUITE_ONLY: Readonly<Record<string, string>> = {
   'test/second-layer/chromium.test.ts': 'Chromium',
   'test/second-layer/navigation-guard.test.ts': 'Chromium',
   'test/second-layer/csp-passive.test.ts': 'Chromium',
+  'test/second-layer/template-csp.test.ts': 'Chromium',
+  'test/platforms/chromium.test.ts': 'Chromium',
   'test/verify/oracle.test.ts': 'Chromium',
   'test/verify/oracle-generated.test.ts': 'Chromium',
   'test/verify/oracle-base-readings.test.ts': 'Chromium',
