@@ -65,6 +65,9 @@ function formatVerifier(verifier: VerifierFigures): string {
   return [
     `verifier alone (in process, CPU time): ${verifier.generatedMbPerSecond.toFixed(1)} MB/s on the bench pages, ${verifier.corpusMbPerSecond.toFixed(1)} MB/s on ${verifier.corpusPages} corpus pages${verifier.corpusRefused ? ` (${verifier.corpusRefused} refused, not counted)` : ''}`,
     `  reference, same process: parse5.parse alone (decode + DOM) ${verifier.parse5MbPerSecond.toFixed(1)} MB/s; the verifier takes ${(verifier.parse5MbPerSecond / Math.max(verifier.generatedMbPerSecond, 1e-9)).toFixed(1)}× its time`,
+    ...(verifier.templates
+      ? [`  ten templated inline scripts (${(verifier.templates.bytes / 1024).toFixed(0)} KB checkout): ${verifier.templates.msWithTemplates.toFixed(3)} ms/page by template, ${verifier.templates.msWithHashes.toFixed(3)} ms by exact hash; matching is ${(verifier.templates.share * 100).toFixed(1)}% of the verifier`]
+      : []),
     ...verifier.pages.map((p) => `  ${p.page.padEnd(16)} ${(p.bytes / 1024).toFixed(0).padStart(5)} KB  ${p.msPerPage.toFixed(2).padStart(8)} ms/page  ${p.mbPerSecond.toFixed(1).padStart(6)} MB/s  (${p.iterations} runs)`),
   ].join('\n');
 }

@@ -39,7 +39,16 @@ export function evaluateTargets(rows: readonly RowResult[], verifier: VerifierFi
     verifierSpeed(verifier),
     peakRss(rows),
     ...issue19Goals(rows),
+    templateMatchingShare(verifier),
   ];
+}
+
+/** Issue 18: on a page with ten templated inline scripts, template matching costs under 10% of the verifier. */
+function templateMatchingShare(verifier: VerifierFigures | undefined): TargetVerdict {
+  const description = 'issue 18: ten templated inline scripts, template matching < 10% of the verifier';
+  const t = verifier?.templates;
+  if (!t) return verdict('i18-template-matching', description, undefined, verifier?.missing ?? 'not measured (--no-verifier, or a policy left a violation)');
+  return verdict('i18-template-matching', description, t.share < 0.1, `${fmt(t.share * 100, 1)}% (${fmt(t.msWithTemplates, 3)} ms by template vs ${fmt(t.msWithHashes, 3)} ms by hash)`);
 }
 
 /**

@@ -13,6 +13,7 @@ import { SITE } from './pages/origins.js';
 import { seededRandom } from './pages/random.js';
 import { parse as parseHtml } from 'parse5';
 import { benchPolicyYaml } from './policy.js';
+import { hashEntriesYaml, templatedScripts, templateEntriesYaml } from './pages/templated.js';
 import { isMainModule, repoRoot } from './child.js';
 
 export interface VerifierPageFigure {
@@ -41,6 +42,12 @@ export interface VerifierFigures {
    */
   readonly fullPath?: { readonly pages: readonly VerifierPageFigure[]; readonly generatedMbPerSecond: number; readonly corpusMbPerSecond: number };
   /** Which pages the fast scanner took, and why the others went to parse5 (bail reason → pages). */
+  /**
+   * Issue 18: a unique checkout with ten templated inline scripts, verified against a policy that
+   * allows them by template and against one that allows this rendering's exact hashes (same bytes,
+   * same process, interleaved). `share` = the extra time template matching costs, over the whole.
+   */
+  readonly templates?: { readonly bytes: number; readonly msWithTemplates: number; readonly msWithHashes: number; readonly share: number };
   readonly fastPath?: {
     readonly generated: { readonly fast: number; readonly total: number };
     readonly corpus: { readonly fast: number; readonly total: number };
@@ -204,6 +211,7 @@ export async function measureVerifier(budgetMsPerPage: number): Promise<Verifier
     }
   }
   const parse5Reference = generatedPages().map((page) => measureParse5(page, budgetMsPerPage / 2));
+  const templates = measureTemplates(loaded, budgetMsPerPage);
   return {
     pages: generated,
     generatedMbPerSecond: aggregateMbPerSecond(generated),
@@ -211,9 +219,32 @@ export async function measureVerifier(budgetMsPerPage: number): Promise<Verifier
     corpusMbPerSecond: aggregateMbPerSecond(corpus),
     corpusPages: corpus.length,
     corpusRefused: refused,
+    ...(templates ? { templates } : {}),
     fullPath: { pages: generatedFull, generatedMbPerSecond: aggregateMbPerSecond(generatedFull), corpusMbPerSecond: aggregateMbPerSecond(corpusFull) },
     ...(loaded.fastParse && loaded.decodeDocument ? { fastPath: fastPathShare(loaded.fastParse, loaded.decodeDocument, policy, generatedPages(), corpusMeasured) } : {}),
   };
+}
+
+/**
+ * The templated checkout both ways, three rounds interleaved, the fastest of each kept (the least
+ * disturbed by neighbours on the shared cores). Undefined if either policy leaves a violation: the
+ * comparison is only fair when both verify the page clean.
+ */
+function measureTemplates(loaded: LoadedVerifier, budgetMs: number): VerifierFigures['templates'] {
+  const { markup, texts } = templatedScripts(seededRandom(18));
+  const page: PageToVerify = { name: 'checkout-templated', path: '/checkout/templated', bytes: Buffer.from(checkoutPage({ csrfToken: 'e'.repeat(32), orderId: 'ORD-2026-000000018', cart: randomCart(seededRandom(18)) }).replace('</head>', `${markup}\n</head>`)) };
+  const withEntries = (entries: string) => loaded.parsePolicyText(benchPolicyYaml('block').replace(/^  inline: +\[(.*)\]$/m, (_, first: string) => `  inline:\n    - ${first}\n${entries}`), 'bench-templates.yaml');
+  const templated = withEntries(templateEntriesYaml());
+  const hashed = withEntries(hashEntriesYaml(texts));
+  const input = (policy: Policy): DocumentInput => ({ bytes: page.bytes, url: SITE + page.path, headers: [['content-type', 'text/html; charset=utf-8']], policy, mode: 'block' });
+  if (loaded.verifyDocument(input(templated)).violations.length > 0 || loaded.verifyDocument(input(hashed)).violations.length > 0) return undefined;
+  let withTemplates = Infinity;
+  let withHashes = Infinity;
+  for (let round = 0; round < 3; round++) {
+    withTemplates = Math.min(withTemplates, measurePage(loaded.verifyDocument, templated, page, budgetMs / 2).msPerPage);
+    withHashes = Math.min(withHashes, measurePage(loaded.verifyDocument, hashed, page, budgetMs / 2).msPerPage);
+  }
+  return { bytes: page.bytes.length, msWithTemplates: withTemplates, msWithHashes: withHashes, share: Math.max(0, withTemplates - withHashes) / withTemplates };
 }
 
 /** Which pages the fast scanner takes (on the text verifyDocument decodes), and the bail reasons of the rest. */
