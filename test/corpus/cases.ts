@@ -47,6 +47,12 @@ export interface OracleInstructions {
   readonly submitsTo?: string;
   /** URLs (fragment ignored) Chromium must request: proves the element is live in Chromium. */
   readonly loads?: readonly string[];
+  /**
+   * Groups of URLs of which Chromium must request at least one each: where which one it requests
+   * depends on the parser's timing (an object before a later <base> is fetched through the page
+   * URL or through the base), a claim must hold for every timing.
+   */
+  readonly loadsOneOf?: readonly (readonly string[])[];
   /** Source texts of inline code Chromium must compile: proves the code is live. */
   readonly runs?: readonly string[];
   /** Source texts of inline code Chromium must NOT compile: proves the markup is dead. */

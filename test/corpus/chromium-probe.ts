@@ -211,10 +211,10 @@ async function startRecording(cdp: CDPSession): Promise<Recorder> {
 async function settle(recorder: Recorder, oracle: OracleInstructions): Promise<void> {
   recorder.lastActivity = Date.now();
   const loads = (oracle.loads ?? []).map(withoutFragment);
+  const groups = (oracle.loadsOneOf ?? []).map((group) => group.map(withoutFragment));
   const runs = oracle.runs ?? [];
-  const seen = (): boolean =>
-    loads.every((u) => recorder.requests.some((r) => withoutFragment(r.url) === u)) &&
-    runs.every((source) => recorder.sourcesSeen.includes(source));
+  const requested = (u: string): boolean => recorder.requests.some((r) => withoutFragment(r.url) === u);
+  const seen = (): boolean => loads.every(requested) && groups.every((group) => group.some(requested)) && runs.every((source) => recorder.sourcesSeen.includes(source));
   await waitFor(() => seen() && Date.now() - recorder.lastActivity >= QUIET_MS, SETTLE_LIMIT_MS);
 }
 

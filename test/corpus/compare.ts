@@ -16,8 +16,12 @@ export function checkInstructions(c: CorpusCase, seen: BrowserObservation, site:
   const problems: string[] = [];
   const o = c.oracle;
   const here = (s: string): string => s.split(SITE_TOKEN).join(site);
+  const requested = (url: string): boolean => seen.requests.some((r) => withoutFragment(r.url) === withoutFragment(here(url)));
   for (const url of o.loads ?? []) {
-    if (!seen.requests.some((r) => withoutFragment(r.url) === withoutFragment(here(url)))) problems.push(`Chromium did not request ${url}`);
+    if (!requested(url)) problems.push(`Chromium did not request ${url}`);
+  }
+  for (const group of o.loadsOneOf ?? []) {
+    if (!group.some(requested)) problems.push(`Chromium requested none of ${group.join(', ')}`);
   }
   for (const source of o.runs ?? []) {
     if (!seen.code.some((code) => code.source === source)) problems.push(`Chromium did not run ${JSON.stringify(source)}`);
