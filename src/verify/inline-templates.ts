@@ -10,6 +10,7 @@
 import type { Node, Token } from 'acorn';
 import {
   compileTemplate,
+  TemplateProblem,
   DEFAULT_JSON_SLOT_LENGTH,
   DEFAULT_STRING_SLOT_LENGTH,
   dataStrings,
@@ -52,9 +53,10 @@ function compiledOf(entry: TemplateEntry): CompiledTemplate | undefined {
   if (template === undefined) {
     try {
       template = compileTemplate(entry.template, entry.slots);
-    } catch {
+    } catch (err) {
       // The loader refuses a policy whose template does not compile; an entry built another way
       // (a test, a future caller) matches nothing rather than everything.
+      if (!(err instanceof TemplateProblem)) throw err;
       template = null;
     }
     compiled.set(entry, template);
@@ -76,8 +78,8 @@ export function templateEntries(policy: Policy): readonly TemplateEntry[] {
 
 /**
  * The first template of the policy the code matches, with the URLs and hosts its slots carry (the
- * caller judges those against the allow lists). Parses the code once, and only if a template's
- * first fixed token could match.
+ * caller judges those against the allow lists). Parses the code once, at the first template that
+ * applies to how the browser compiles it (script, module or handler), and not at all without one.
  */
 export function matchTemplates(entries: readonly TemplateEntry[], text: string, goal: CodeGoal, site: string): TemplateMatch {
   let parsed: ParsedCode | undefined | null = null;
@@ -94,11 +96,10 @@ export function matchTemplates(entries: readonly TemplateEntry[], text: string, 
   return { matched: false };
 }
 
-/** A slot's place in the rendering: its tokens, from the first to one past the last. */
+/** A slot's place in the rendering: from its first token's start to its last token's end. */
 interface SlotSpan {
   readonly name: string;
   readonly spec: SlotSpec;
-  readonly tokens: readonly Token[];
   readonly start: number;
   readonly end: number;
 }
@@ -117,7 +118,7 @@ function alignTokens(template: CompiledTemplate, parsed: ParsedCode): SlotSpan[]
     }
     const end = slotEnd(expected.spec, tokens, i);
     if (end === undefined) return undefined;
-    spans.push({ name: expected.name, spec: expected.spec, tokens: tokens.slice(i, end), start: tokens[i]!.start, end: tokens[end - 1]!.end });
+    spans.push({ name: expected.name, spec: expected.spec, start: tokens[i]!.start, end: tokens[end - 1]!.end });
     i = end;
   }
   return i === tokens.length ? spans : undefined;
