@@ -186,7 +186,7 @@ export const LIMITS = {
    * 54-byte source each. 40 keep payguard's CSP header under about 4 KiB with a typical policy:
    * nginx's default proxy_buffer_size holds all of a response's headers in 4 KiB, and Magento's
    * per-response hashes broke checkouts behind it (magento/magento2#28102). Past it the accepted
-   * scripts carry a per-response nonce instead (docs/second-layer.md "Inline code by template").
+   * scripts carry a per-response nonce instead (verify/script-nonces.ts; docs/second-layer.md).
    */
   maxTemplateHashesInCsp: 40,
   /** Findings listed in one violation log line; past this the line says how many more there were. */

@@ -312,20 +312,25 @@ export interface TemplateAcceptance {
   readonly scriptOffsets: readonly number[];
   /** An accepted handler needs 'unsafe-hashes' (CSP3 §6.7.3.3): a handler cannot carry a nonce. */
   readonly handlers: boolean;
+  /** The handlers' own sha256 sources: what stays in the CSP when the scripts carry a nonce instead. */
+  readonly handlerSources: readonly string[];
 }
 
 /** The inline code of a verified document that is allowed only because a template matched it. */
 export function templateAcceptance(findings: readonly Finding[]): TemplateAcceptance | undefined {
   const hashSources: string[] = [];
   const scriptOffsets: number[] = [];
+  const handlerSources: string[] = [];
   let handlers = false;
   for (const finding of findings) {
     if (!finding.allowed || finding.entry?.type !== 'template') continue;
     const sha256 = finding.hashes?.find((h) => h.startsWith('sha256-'));
     if (!sha256) continue;
     if (!hashSources.includes(`'${sha256}'`)) hashSources.push(`'${sha256}'`);
-    if (finding.kind === 'event-handler') handlers = true;
-    else if (finding.offset !== undefined) scriptOffsets.push(finding.offset);
+    if (finding.kind === 'event-handler') {
+      handlers = true;
+      if (!handlerSources.includes(`'${sha256}'`)) handlerSources.push(`'${sha256}'`);
+    } else if (finding.offset !== undefined) scriptOffsets.push(finding.offset);
   }
-  return hashSources.length > 0 ? { hashSources, scriptOffsets, handlers } : undefined;
+  return hashSources.length > 0 ? { hashSources, scriptOffsets, handlers, handlerSources } : undefined;
 }

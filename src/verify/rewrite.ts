@@ -26,7 +26,7 @@ export function rewriteDocument(
   const { decoded, sightings } = analyseDocument(input);
   const sink = attributeSafe(options.sinkPath);
   const edits = planEdits(sightings.filter((s) => !s.finding.allowed).flatMap((s) => s.edits), sink);
-  const bytes = edits.length === 0 ? input.bytes : splice(input.bytes, decoded.text, decoded.encoding, decoded.bomLength, edits);
+  const bytes = edits.length === 0 ? input.bytes : spliceEdits(input.bytes, decoded.text, decoded.encoding, decoded.bomLength, edits);
   const result = verifyDocument({ ...input, bytes, headers: headersAsServed(input.headers, decoded.encoding) });
   const remaining = result.violations.filter(isBodyFinding);
   if (remaining.length > 0 || result.encoding !== decoded.encoding) {
@@ -49,7 +49,7 @@ export function rewriteDocument(
  * headers the same bytes would then decode otherwise (found by test/robustness/verify-rewrite.test.ts,
  * seed 1701749874: a Shift_JIS page with a bogus charset, read in the policy's default encoding).
  */
-function headersAsServed(headers: HeaderList, encoding: string): HeaderList {
+export function headersAsServed(headers: HeaderList, encoding: string): HeaderList {
   const essence = extractMimeType(headers)?.essence ?? 'text/html';
   return [...headers.filter(([name]) => name !== 'content-type'), ['content-type', `${essence}; charset=${encoding}`]];
 }
@@ -79,7 +79,8 @@ function planEdits(edits: readonly Edit[], sink: string): Edit[] {
   return planned;
 }
 
-function splice(bytes: Uint8Array, text: string, encoding: string, bomLength: number, edits: readonly Edit[]): Uint8Array {
+/** The original bytes with each edit (sorted, not overlapping; decoded-text offsets) spliced in, in the page's own encoding. */
+export function spliceEdits(bytes: Uint8Array, text: string, encoding: string, bomLength: number, edits: readonly Edit[]): Uint8Array {
   const indices: number[] = [];
   for (const edit of edits) {
     indices.push(edit.start);

@@ -18,6 +18,9 @@ import { LIMITS } from '../../src/limits.js';
 import { cspHashes } from '../../src/verify/index.js';
 import { GUARD_HASH_SOURCE } from '../../src/proxy/browser/navigation-guard.js';
 
+const SCRIPTS_PAST_CAP = LIMITS.maxTemplateHashesInCsp + 5;
+const rowScript = (row: number) => `document.documentElement.dataset.ran = String(Number(document.documentElement.dataset.ran || 0) + 1); window.lastRow = ${row};`;
+
 const DATASET = '({ ...document.documentElement.dataset, added: document.body.dataset.added })';
 type Dataset = Record<string, string | undefined>;
 
@@ -68,6 +71,10 @@ allow:
       why: add-to-cart button
     - hash: "${HELPERS_HASH}"
       why: cart helpers (static)
+    - template: "document.documentElement.dataset.ran = String(Number(document.documentElement.dataset.ran || 0) + 1); window.lastRow = $slot$row;"
+      slots:
+        row: { type: number, integer: true, min: 0 }
+      why: one script per cart row (a page past the CSP hash cap)
 `;
 
 describe('inline code accepted by template runs under the enforced CSP (Chromium through payguard)', () => {
@@ -86,7 +93,13 @@ describe('inline code accepted by template runs under the enforced CSP (Chromium
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!DOCTYPE html>${Array.from({ length: LIMITS.maxTemplateHashesInCsp + 5 }, (_, i) => `<button onclick="addToCart(${i + 1}, 1); return false;">${i}</button>`).join('')}`);
     };
-    storefront = await startStorefront({ '/checkout/pay': page, '/checkout/many': many });
+    // A page with more accepted scripts than the cap: they carry a per-response nonce instead.
+    const manyScripts = (_req: unknown, res: import('node:http').ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      const rows = Array.from({ length: SCRIPTS_PAST_CAP }, (_, i) => `<script type="text/javascript">${rowScript(i)}</script>`).join('\n');
+      res.end(`<!DOCTYPE html><html><head><title>Rows</title>${rows}</head><body><p>rows</p></body></html>`);
+    };
+    storefront = await startStorefront({ '/checkout/pay': page, '/checkout/many': many, '/checkout/many-scripts': manyScripts });
     harness = await startHarness(storefront, { policyYaml: policy });
     internet = await startInternet(harness.payguard.publicUrl);
     browser = await launchChromium({ proxy: internet.proxyUrl });
@@ -159,5 +172,31 @@ describe('inline code accepted by template runs under the enforced CSP (Chromium
     expect(hashes).toHaveLength(LIMITS.maxTemplateHashesInCsp + 7);
     const line = harness.logLines().find((l) => l['event'] === 'csp-template-hashes-over-cap');
     expect(line).toMatchObject({ route: '/checkout/**', hashes: LIMITS.maxTemplateHashesInCsp + 5, cap: LIMITS.maxTemplateHashesInCsp });
+  });
+
+  it('past the cap the accepted scripts carry a per-response nonce instead of their hashes, and all run in Chromium', async () => {
+    const fetchOnce = async () => {
+      const response = await request(`${harness.payguard.publicUrl}/checkout/many-scripts`, { headers: { host: new URL(SITE).host } });
+      return { csp: String(response.headers['content-security-policy']), body: await response.body.text() };
+    };
+    const [first, second] = [await fetchOnce(), await fetchOnce()];
+    const nonceOf = (csp: string) => /'nonce-([A-Za-z0-9_-]+)'/.exec(csp)?.[1];
+    expect(nonceOf(first.csp)).toBeDefined();
+    expect(nonceOf(first.csp)).not.toBe(nonceOf(second.csp));
+    // The scripts' hashes are not in the header: the guard's and the policy's static one only.
+    expect(first.csp.match(/'sha256-[^']+'/g)).toHaveLength(2);
+    expect(first.body.split(`<script nonce="${nonceOf(first.csp)}" type="text/javascript">`).length - 1).toBe(SCRIPTS_PAST_CAP);
+    expect(harness.logLines().filter((l) => l['event'] === 'csp-template-nonce-failed')).toEqual([]);
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (m.text().includes('Content Security Policy')) refused.push(m.text());
+    });
+    await page.goto(`${SITE}/checkout/many-scripts`);
+    expect(((await page.evaluate(DATASET)) as Dataset)['ran']).toBe(String(SCRIPTS_PAST_CAP));
+    expect(refused).toEqual([]);
+    await context.close();
   });
 });

@@ -52,14 +52,15 @@ export function documentHeaders(
   requestId: string,
   guarded = false,
   accepted?: TemplateAcceptance,
+  nonce?: string,
 ): [string, string][] {
   // The CSP is the policy in the browser's terms, built once per policy in force (src/policy/csp.ts);
   // a page carrying the navigation guard allows it by its hash (navigation-guard.ts), and the code
   // a template accepted in this response by its own hashes.
   const csp = compiled.cspHeaders(match);
   const withGuard: [string, string][] = guarded ? withGuardHash(csp) : csp.map(([name, value]) => [name, value]);
-  const added = accepted ? withAcceptedCode(withGuard, accepted) : withGuard;
-  if (accepted && accepted.hashSources.length > LIMITS.maxTemplateHashesInCsp) {
+  const added = accepted ? withAcceptedCode(withGuard, accepted, nonce) : withGuard;
+  if (accepted && nonce === undefined && accepted.hashSources.length > LIMITS.maxTemplateHashesInCsp) {
     // The browser still needs every hash to run the page; an operator needs to know the header grew.
     services.logger.event('csp-template-hashes-over-cap', { requestId, route: match.label, hashes: accepted.hashSources.length, cap: LIMITS.maxTemplateHashesInCsp });
   }

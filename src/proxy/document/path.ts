@@ -4,12 +4,15 @@
  * codings, body, decode, verify) → decide (verdict/decide.ts) → record → headers of the second
  * layer (browser/) → send. Non-documents met here stream through untouched.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import { VerifyRefusal } from '../../errors.js';
 import type { CompiledPolicy, RouteMatch } from '../../policy/compiled.js';
 import { extractMimeType } from '../../verify/index.js';
-import type { HeaderList } from '../../verify/types.js';
+import type { HeaderList, VerifiedDocument } from '../../verify/types.js';
+import { LIMITS } from '../../limits.js';
+import { nonceTemplatedScripts } from '../../verify/script-nonces.js';
 import { headerListFromRaw, headerValues } from '../http/header-list.js';
 import type { RequestFacts } from '../http/facts.js';
 import { publicUrl } from '../http/request-kind.js';
@@ -174,19 +177,23 @@ async function conclude(services: DocumentPathServices, res: ServerResponse, fac
     sendBlockPage(res, decision.status, facts.client.requestId, judged.headOnly);
     return;
   }
+  // The findings of the bytes sent (the rewrite's when the page was rewritten), and the inline code
+  // among them a template accepted: the browser is told to run it by hash, or past the cap by a
+  // nonce the accepted scripts carry (verify/script-nonces.ts).
+  const inspection = examination.inspection;
+  const sent = inspection.kind !== 'document' ? undefined : decision.action === 'send-rewritten' ? inspection.rewritten?.verified : inspection.verified;
+  const accepted = sent ? templateAcceptance(sent.findings) : undefined;
+  const wantsNonce = sent !== undefined && accepted !== undefined && accepted.hashSources.length > LIMITS.maxTemplateHashesInCsp && accepted.scriptOffsets.length > 0;
   // Protected HTML gets the navigation guard first in <head> (browser/navigation-guard.ts): the
   // verified bytes with the guard inserted, decoded (identity coding), allowed by its CSP hash.
-  const guarded = await guardedDocument(services, judged, decision, examination, upstreamHeaders);
+  const guarded = await guardedDocument(services, judged, decision, examination, upstreamHeaders, wantsNonce ? { verified: sent!, url: publicUrl(judged.compiled.policy.site, facts.target), requestId: facts.client.requestId } : undefined);
   const headers = responseHeaders(upstreamHeaders, examination, decision, facts.client.requestId, guarded !== undefined);
   // The second layer on every inspected document: CSP, reporting, header baseline (docs/second-layer.md).
-  if (examination.inspection.kind === 'document') {
-    // The findings of the bytes sent: the rewrite's when the page was rewritten.
-    const sent = decision.action === 'send-rewritten' ? examination.inspection.rewritten?.verified : examination.inspection.verified;
-    const accepted = sent ? templateAcceptance(sent.findings) : undefined;
-    headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId, guarded !== undefined, accepted));
+  if (inspection.kind === 'document') {
+    headers.push(...documentHeaders(services, judged.compiled, judged.match, upstreamHeaders, facts.client.requestId, guarded !== undefined, accepted, guarded?.nonce));
   }
   const body: HeldBody = guarded
-    ? { kind: 'buffered', bytes: guarded }
+    ? { kind: 'buffered', bytes: guarded.bytes }
     : decision.action === 'send-rewritten'
       ? { kind: 'buffered', bytes: Buffer.from(decision.bytes) }
       : (sriBody(decision, examination) ?? examination.body);
@@ -227,22 +234,59 @@ async function guardedDocument(
   decision: Exclude<Decision, { action: 'block' }>,
   examination: Examination,
   upstreamHeaders: HeaderList,
-): Promise<Buffer | undefined> {
+  nonceFor: NonceRequest | undefined,
+): Promise<{ bytes: Buffer; nonce?: string } | undefined> {
   const inspection = examination.inspection;
   if (!guardsRoute(judged.match) || inspection.kind !== 'document' || documentEssence(examination.type) !== 'text/html') return undefined;
   const encoding = inspection.verified.encoding;
   const policy = judged.compiled.policy;
-  const build = async (): Promise<Buffer | undefined> => {
-    if (decision.action === 'send-rewritten') return insertGuard(decision.bytes, decision.encoding, policy);
-    if (examination.sri) return insertGuard(examination.sri, encoding, policy);
+  const verifiedBytes = async (): Promise<{ bytes: Uint8Array; encoding: string } | undefined> => {
+    if (decision.action === 'send-rewritten') return { bytes: decision.bytes, encoding: decision.encoding };
+    if (examination.sri) return { bytes: examination.sri, encoding };
     const body = examination.body;
     if (body.kind !== 'buffered') return undefined;
     const codings = contentCodings(upstreamHeaders);
-    const decoded = examination.decoded ?? (codings.length === 0 ? body.bytes : await decodeBody(body.bytes, codings, services.maxInspectBytes));
-    return insertGuard(decoded, encoding, policy);
+    return { bytes: examination.decoded ?? (codings.length === 0 ? body.bytes : await decodeBody(body.bytes, codings, services.maxInspectBytes)), encoding };
+  };
+  // A nonce is per response: those bytes are built every time, never taken from the cache.
+  if (nonceFor && !examination.sri) {
+    const base = await verifiedBytes();
+    if (!base) return undefined;
+    const nonced = withNonce(services, base.bytes, upstreamHeaders, judged, nonceFor);
+    const bytes = insertGuard(nonced?.bytes ?? base.bytes, base.encoding, policy);
+    return bytes ? { bytes, ...(nonced ? { nonce: nonced.nonce } : {}) } : undefined;
+  }
+  const build = async (): Promise<Buffer | undefined> => {
+    const base = await verifiedBytes();
+    return base ? insertGuard(base.bytes, base.encoding, policy) : undefined;
   };
   const seenBefore = examination.cachedVerification;
-  return seenBefore === undefined ? build() : services.servedDocuments.served(seenBefore, decision.action, build);
+  const bytes = await (seenBefore === undefined ? build() : services.servedDocuments.served(seenBefore, decision.action, build));
+  return bytes ? { bytes } : undefined;
+}
+
+/** What adding nonces to the accepted scripts of a page needs: the findings of its bytes and its public URL. */
+interface NonceRequest {
+  readonly verified: VerifiedDocument;
+  readonly url: string;
+  readonly requestId: string;
+}
+
+/**
+ * The verified bytes with a fresh nonce on every script a template accepted, verified again; or
+ * undefined when they do not verify as before (then every hash goes into the CSP, as under the cap,
+ * and the operator is told).
+ */
+function withNonce(services: DocumentPathServices, bytes: Uint8Array, headers: HeaderList, judged: Judged, request: NonceRequest): { bytes: Uint8Array; nonce: string } | undefined {
+  const nonce = randomBytes(18).toString('base64url');
+  const input = { bytes, url: request.url, headers, policy: judged.compiled.policy, mode: judged.match.mode };
+  try {
+    return { bytes: nonceTemplatedScripts(input, request.verified, nonce).bytes, nonce };
+  } catch (err) {
+    if (!(err instanceof VerifyRefusal)) throw err;
+    services.logger.event('csp-template-nonce-failed', { requestId: request.requestId, route: judged.match.label, reason: err.message });
+    return undefined;
+  }
 }
 
 /** A clean or reported page with SRI attributes added is sent like a rewrite: new bytes, identity coding. */
