@@ -39,6 +39,26 @@ export function namingEntry(policy: Policy, origin: string): AllowEntry | undefi
   return undefined;
 }
 
+const originsNamed = new WeakMap<Policy, readonly string[]>();
+
+/** The site and every origin some list (inline aside) names: origin entries and the origins of URL entries. Kept per policy. */
+export function namedOrigins(policy: Policy): readonly string[] {
+  let origins = originsNamed.get(policy);
+  if (!origins) {
+    const found = new Set([policy.site]);
+    for (const [kind, entries] of Object.entries(policy.allow) as [AllowKind, readonly AllowEntry[]][]) {
+      if (kind === 'inline') continue;
+      for (const entry of entries) {
+        const origin = entry.type === 'origin' ? entry.origin : entry.type === 'url' ? originOf(entry.url) : undefined;
+        if (origin !== undefined) found.add(origin);
+      }
+    }
+    origins = [...found];
+    originsNamed.set(policy, origins);
+  }
+  return origins;
+}
+
 function originOf(url: string): string | undefined {
   return URL.canParse(url) ? new URL(url).origin : undefined;
 }

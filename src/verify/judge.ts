@@ -2,7 +2,7 @@
  * Turning a place the page sends, loads or navigates into a Finding: which allowlist decides it,
  * and why it is not allowed. One place, so every finder applies the same rules.
  */
-import { matchAllow, matchInlineHash, namingEntry } from '../policy/allow.js';
+import { matchAllow, matchInlineHash, namedOrigins, namingEntry } from '../policy/allow.js';
 import type { CodeGoal } from '../policy/inline-template.js';
 import { firstPartyScript } from '../policy/first-party.js';
 import type { AllowEntry, AllowKind, Policy, RouteMode, TemplateEntry } from '../policy/model.js';
@@ -99,30 +99,11 @@ function judgeTemplateMatch(policy: Policy, mode: RouteMode, entry: TemplateEntr
   for (const target of targets) {
     if (slotTargetAllowed(policy, target.url)) continue;
     // `https://shop.exam` at the end of a flight piece is the start of `https://shop.example/…`.
-    if (target.cutAtEnd !== undefined && allowedOrigins(policy).some((origin) => origin.startsWith(target.cutAtEnd!) && origin !== target.cutAtEnd)) continue;
+    if (target.cutAtEnd !== undefined && namedOrigins(policy).some((origin) => origin.startsWith(target.cutAtEnd!) && origin !== target.cutAtEnd)) continue;
     if (mode === 'report') continue;
     return { allowed: false, entry, reason: 'inline-template-slot', url: target.url.href, origin: target.url.origin, hashes };
   }
   return { allowed: true, entry, hashes };
-}
-
-const originsOf = new WeakMap<Policy, string[]>();
-
-/** The site and every origin an allow list names (origin entries, and the origins of URL entries). */
-function allowedOrigins(policy: Policy): string[] {
-  let origins = originsOf.get(policy);
-  if (!origins) {
-    origins = [policy.site];
-    for (const [kind, entries] of Object.entries(policy.allow)) {
-      if (kind === 'inline') continue;
-      for (const entry of entries as readonly AllowEntry[]) {
-        if (entry.type === 'origin') origins.push(entry.origin);
-        else if (entry.type === 'url' && URL.canParse(entry.url)) origins.push(new URL(entry.url).origin);
-      }
-    }
-    originsOf.set(policy, origins);
-  }
-  return origins;
 }
 
 function slotTargetAllowed(policy: Policy, url: URL): boolean {

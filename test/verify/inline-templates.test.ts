@@ -124,6 +124,17 @@ describe(`inline code by template (seed ${SEED}: TEMPLATE_SEED=${SEED} replays)`
     }
   });
 
+  it('a slot string cut at its end (a stream piece) may end in the start of an allowed origin, never of a foreign one', async () => {
+    const code = TEMPLATED_CODE.find((c) => c.name === 'next-flight-push')!;
+    const piece = (tail: string) => code.render({ payload: JSON.stringify(`1:["$","a",null,{"href":"${tail}`) });
+    const [allowed] = await codeFindings(code, piece('https://shop.exam'));
+    expect(allowed).toMatchObject({ allowed: true });
+    for (const tail of ['https://skim.attacker.exam', 'https://shop.example.skim.attacker.example', 'https://shop.example@skim.attacker.example']) {
+      const [refused] = await codeFindings(code, piece(tail));
+      expect(refused, tail).toMatchObject({ allowed: false, reason: 'inline-template-slot' });
+    }
+  });
+
   it('slot constraints hold: charset, length, integer, range', async () => {
     const code = TEMPLATED_CODE.find((c) => c.name === 'woocommerce-blocks-middleware')!;
     for (const nonce of ["'7784d3df1z'", "'7784d3df1'", "'7784d3df17a'", '7784', 'true', 'null']) {
