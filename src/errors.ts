@@ -111,6 +111,18 @@ export class ListenError extends PayguardError {
   }
 }
 
+/**
+ * A learning record (`payguard serve --learn FILE`, read by `payguard policy draft`) that is not
+ * one: unreadable, not JSON, or a field of the wrong shape. Names the file and the field.
+ */
+export class LearningRecordError extends PayguardError {
+  readonly code = 'PG_LEARNING_RECORD';
+  constructor(readonly file: string, readonly field: string | undefined, problem: string, options?: { cause?: unknown }) {
+    super(`${file}${field ? ` (${field})` : ''}: ${problem}`, options);
+    this.name = 'LearningRecordError';
+  }
+}
+
 /** Bad command-line or environment input. */
 export class UsageError extends PayguardError {
   readonly code = 'PG_USAGE';

@@ -191,4 +191,22 @@ export const LIMITS = {
   maxTemplateHashesInCsp: 40,
   /** Findings listed in one violation log line; past this the line says how many more there were. */
   maxLoggedFindings: 50,
+  /**
+   * Learning from live traffic (`serve --learn`, proxy/learning/traffic-learner.ts). The record is
+   * written this often (and at shutdown), so a crash loses at most this much learning.
+   */
+  learnFlushMs: 30_000,
+  /** Page paths learned from; a shop with a path per product needs its checkout and a sample, not every product. */
+  learnMaxPages: 500,
+  /**
+   * Renderings of one page path whose inline code is read. Twelve shoppers' renderings show which
+   * literals vary; past that a page costs nothing more.
+   */
+  learnRenderingsPerPage: 12,
+  /** Inline code held in memory for learning templates (text length, all pages together). */
+  learnInlineBytes: 16 * MiB,
+  /** Distinct loads, and distinct browser-reported loads, recorded. */
+  learnMaxLoads: 5_000,
+  /** Pages listed under one learned entry (the review needs where, not every product page). */
+  learnPagesPerEntry: 20,
 } as const;

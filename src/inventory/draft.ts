@@ -7,7 +7,7 @@
  * media and manifests (issue 17 class 2), whose paths change with every release of a theme.
  * The site's own scripts go into a draft release manifest (`firstParty`).
  */
-import { Document } from 'yaml';
+import { Document, isSeq } from 'yaml';
 import type { AllowKind } from '../policy/model.js';
 import type { InventoryItem } from './inventory.js';
 import type { LearnedInline } from './templates.js';
@@ -15,12 +15,14 @@ import type { LearnedInline } from './templates.js';
 /** Path words that mark a payment page: guessed routes in block mode. */
 const PAYMENT_WORDS = /checkout|payment|cart/i;
 
-export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[], learned?: readonly LearnedInline[]): string {
+export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[], learned?: readonly LearnedInline[], writtenBy = '"payguard inventory"'): string {
   const allow: Partial<Record<AllowKind, object[]>> = {};
-  const add = (list: AllowKind, entry: object, key: string, seen: Set<string>): void => {
+  const notes = new Map<object, string>();
+  const add = (list: AllowKind, entry: object, key: string, seen: Set<string>, note?: string): void => {
     if (seen.has(`${list} ${key}`)) return;
     seen.add(`${list} ${key}`);
     (allow[list] ??= []).push(entry);
+    if (note) notes.set(entry, note);
   };
   const seen = new Set<string>();
   // A preconnect or dns-prefetch is allowed by an origin in any list (passive-judge.ts): drafting a
@@ -33,6 +35,7 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
       if (!learned) add('inline', { hash: item.address, why: 'TODO' }, item.address, seen);
     }
     else if (!/^https?:/.test(item.address)) continue; // javascript:, data:: never allowable
+    else if (item.reports) add(item.list, reportedEntry(item), item.list === 'script' || item.list === 'form' ? item.address : item.origin!, seen, reportNote(item));
     else if (item.list === 'script') add('script', { url: item.address, integrity: item.sri ?? 'sha384-...', why: 'TODO' }, item.address, seen);
     else if (item.list === 'form') add('form', { url: item.address, why: 'TODO' }, item.address, seen);
     else if (item.origin !== undefined) add(item.list, { origin: item.origin, why: 'TODO' }, item.origin, seen);
@@ -43,8 +46,16 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
   }
   const firstParty = draftFirstParty(items);
   const doc = new Document({ schema: 1, serial: 1, site, routes: guessRoutes(pages), allow, ...(firstParty ? { firstParty } : {}) });
+  for (const [list, entries] of Object.entries(allow)) {
+    const seq = doc.getIn(['allow', list], true);
+    if (!isSeq(seq)) continue;
+    entries.forEach((entry, i) => {
+      const note = notes.get(entry);
+      if (note) (seq.items[i] as { commentBefore?: string }).commentBefore = note;
+    });
+  }
   doc.commentBefore = [
-    ' Draft written by "payguard inventory". Before signing:',
+    ` Draft written by ${writtenBy}. Before signing:`,
     ' - replace every "why: TODO" with the business or technical reason (PCI DSS 6.4.3);',
     ' - check the guessed routes (paths with checkout/payment/cart are in block mode);',
     ...(learned?.some((e) => e.kind === 'template')
@@ -54,6 +65,21 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
     ' - run "payguard policy lint" on it.',
   ].join('\n');
   return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * A load only browsers reported (a script the vendor bundle injects at run time): by exact URL
+ * (origin and path; reports never give the query), and without integrity, because markup payguard
+ * could pin does not name it. A person confirms it is the vendor's before signing.
+ */
+function reportedEntry(item: InventoryItem): object {
+  if (item.list === 'script' || item.list === 'form') return { url: item.address, why: 'TODO' };
+  return { origin: item.origin, why: 'TODO' };
+}
+
+function reportNote(item: InventoryItem): string {
+  const { count, clients } = item.reports!;
+  return ` Seen only in browsers' CSP reports (${count} report(s) from ${clients} client(s)), on ${item.pages.length} page(s).\n Anyone can post a report: confirm this is the shop's or its vendor's before signing.`;
 }
 
 /**

@@ -22,6 +22,11 @@ export interface InventoryItem {
   readonly pages: readonly string[];
   /** True when it is on the site's own origin ("self", always allowed). */
   readonly self: boolean;
+  /**
+   * Learned from live traffic only through browsers' CSP reports (record.ts): how many, from how
+   * many clients. Anyone can post a report, so the draft marks such an entry for review.
+   */
+  readonly reports?: { readonly count: number; readonly clients: number };
 }
 
 export function buildInventory(result: CrawlResult, site: string): InventoryItem[] {
@@ -55,7 +60,7 @@ export function buildInventory(result: CrawlResult, site: string): InventoryItem
 }
 
 /** What identifies a finding in the inventory: its URL without fragment, or its sha256 hash. */
-function addressOf(finding: Finding): string | undefined {
+export function addressOf(finding: Finding): string | undefined {
   if (finding.list === 'inline') return finding.hashes?.find((h) => h.startsWith('sha256-'));
   if (finding.url === undefined || !URL.canParse(finding.url)) return undefined;
   if (finding.list === 'script' && !isExternalScript(finding)) return finding.url;

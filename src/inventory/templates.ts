@@ -41,6 +41,8 @@ interface Reading {
   readonly keys: ReadonlySet<number>;
   /** Arrays of records (objects or arrays) inside data, start → end token index: lists whose length varies. */
   readonly rowLists: ReadonlyMap<number, number>;
+  /** Every literal-only array or object, nested ones included, start → end token index. */
+  readonly allData: ReadonlyMap<number, number>;
 }
 
 export function learnInlineTemplates(samples: readonly InlineSample[]): LearnedInline[] {
@@ -83,6 +85,7 @@ function read(sample: InlineSample): Reading | undefined {
   const dataEnds = new Map<number, number>();
   const keys = new Set<number>();
   const rowLists = new Map<number, number>();
+  const allData = new Map<number, number>();
   walkNodes(parsed.program, (node) => {
     const elements = node.type === 'ArrayExpression' ? (node as unknown as { elements: (Node | null)[] }).elements : [];
     if (elements.some((e) => e?.type === 'ObjectExpression' || e?.type === 'ArrayExpression')) {
@@ -98,11 +101,12 @@ function read(sample: InlineSample): Reading | undefined {
     if ((node.type === 'ArrayExpression' || node.type === 'ObjectExpression') && dataStrings(node) !== undefined) {
       const first = startIndex.get(node.start);
       const last = endIndex.get(node.end);
+      if (first !== undefined && last !== undefined) allData.set(first, last + 1);
       // Only the outermost: an inner array of a collapsed object is inside its range.
       if (first !== undefined && last !== undefined && ![...dataEnds].some(([s, e]) => first >= s && first < e)) dataEnds.set(first, last + 1);
     }
   });
-  return { sample, tokens, dataEnds, keys, rowLists };
+  return { sample, tokens, dataEnds, keys, rowLists, allData };
 }
 
 const LITERALS: ReadonlySet<string> = new Set(['string', 'num', 'true', 'false', 'null']);
@@ -189,29 +193,77 @@ function templateOf(group: readonly Reading[]): LearnedInline {
   return { kind: 'template', template, slots, renderings: new Set(group.map((r) => r.sample.text)).size, pages };
 }
 
-/** The reading with collapsed data expanded wherever every rendering of the group has the same structure there. */
+/**
+ * The reading with collapsed data expanded wherever the renderings agree on its structure. Data
+ * whose structure is the same everywhere keeps its keys written out; an object whose own keys are
+ * the same everywhere while something inside it differs (a state object holding a cart of another
+ * length) keeps its keys too, and the same is decided for each of its values in turn. What stays
+ * collapsed is one JSON slot: an array whose length varies, an object whose keys differ.
+ */
 function expandStableData(reading: Reading, group: readonly Reading[]): Reading {
-  const ordinal = (r: Reading) => [...r.dataEnds.keys()].sort((a, b) => a - b);
-  const mine = ordinal(reading);
   const dataEnds = new Map<number, number>();
-  mine.forEach((start, k) => {
-    const innerOf = (r: Reading): string | undefined => {
-      const s = ordinal(r)[k];
-      if (s === undefined) return undefined;
-      const e = r.dataEnds.get(s)!;
-      return r.tokens.slice(s, e).map((t, j) => (LITERALS.has(t.label) && !r.keys.has(s + j) ? literalType(t) : t.text)).join(' ');
-    };
-    const end = reading.dataEnds.get(start)!;
-    const inner = innerOf(reading);
-    if (!group.every((r) => innerOf(r) === inner)) {
-      dataEnds.set(start, end);
-      return;
-    }
-    // The same structure in every rendering: keys stay written out, but a list of records (cart
-    // rows, payment methods) is a JSON slot still: the crawl saw one length, the next cart has another.
-    for (const [s, e] of reading.rowLists) if (s >= start && s < end) dataEnds.set(s, e);
+  const outermost = (r: Reading): number[] => [...r.dataEnds.keys()].sort((a, b) => a - b);
+  outermost(reading).forEach((start, k) => {
+    const aligned = group.map((r): Range | undefined => {
+      const s = outermost(r)[k];
+      return s === undefined ? undefined : [s, r.dataEnds.get(s)!];
+    });
+    settleData(reading, [start, reading.dataEnds.get(start)!], group, aligned, dataEnds);
   });
   return { ...reading, dataEnds };
+}
+
+/** Token index range [start, end) of a literal-only array or object. */
+type Range = readonly [number, number];
+
+function settleData(reading: Reading, range: Range, group: readonly Reading[], aligned: readonly (Range | undefined)[], out: Map<number, number>): void {
+  const [start, end] = range;
+  const inner = structureOf(reading, range);
+  if (group.every((r, g) => aligned[g] !== undefined && structureOf(r, aligned[g]) === inner)) {
+    // The same structure in every rendering: keys stay written out, but a list of records (cart
+    // rows, payment methods) is a JSON slot still: the crawl saw one length, the next cart has another.
+    for (const [s, e] of reading.rowLists) if (s >= start && s < end) out.set(s, e);
+    return;
+  }
+  const mine = objectLayout(reading, range);
+  const layouts = group.map((r, g) => (aligned[g] === undefined ? undefined : objectLayout(r, aligned[g])));
+  if (!mine || layouts.some((l) => l?.signature !== mine.signature)) {
+    out.set(start, end);
+    return;
+  }
+  mine.children.forEach((child, c) => settleData(reading, child, group, layouts.map((l) => l!.children[c]), out));
+}
+
+/** The data's tokens with every literal value replaced by its type (keys written out). */
+function structureOf(r: Reading, [s, e]: Range): string {
+  return r.tokens.slice(s, e).map((t, j) => (LITERALS.has(t.label) && !r.keys.has(s + j) ? literalType(t) : t.text)).join(' ');
+}
+
+/**
+ * An object's own keys, in order, with what kind of value each has (a literal's type, or nested
+ * data), and the ranges of its nested data; undefined for an array or anything unexpected.
+ */
+function objectLayout(r: Reading, [s, e]: Range): { signature: string; children: Range[] } | undefined {
+  if (r.tokens[s]?.text !== '{') return undefined;
+  const parts: string[] = [];
+  const children: Range[] = [];
+  let i = s + 1;
+  while (i < e - 1) {
+    if (!r.keys.has(i) || r.tokens[i + 1]?.text !== ':') return undefined;
+    parts.push(`${r.tokens[i]!.text}:`);
+    i += 2;
+    const nested = r.allData.get(i);
+    if (nested !== undefined) {
+      children.push([i, nested]);
+      parts.push('{data}');
+      i = nested;
+    } else {
+      for (; i < e - 1 && r.tokens[i]!.text !== ','; i++) parts.push(LITERALS.has(r.tokens[i]!.label) ? literalType(r.tokens[i]!) : r.tokens[i]!.text);
+    }
+    if (r.tokens[i]?.text === ',') i++;
+    else if (i !== e - 1) return undefined;
+  }
+  return { signature: parts.join(' '), children };
 }
 
 /** Constraints every observed value meets: the type, the narrowest charset, the lengths seen (fixed, or widened when they vary). */

@@ -55,6 +55,12 @@ export function redactText(text: string): string {
   return text.replace(URL_IN_TEXT, '$1').replace(PAN_CANDIDATE, (m) => (luhnValid(m.replace(/[ -]/g, '')) ? '[redacted-pan]' : m));
 }
 
+/** True when the text holds a run of 13 to 19 digits (spaces or dashes between) that passes the Luhn check. */
+export function containsCardNumber(text: string): boolean {
+  for (const m of text.matchAll(PAN_CANDIDATE)) if (luhnValid(m[0].replace(/[ -]/g, ''))) return true;
+  return false;
+}
+
 function luhnValid(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {

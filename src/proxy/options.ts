@@ -6,7 +6,7 @@
 import { SETTING_DEFAULTS } from '../limits.js';
 import type { ListenAddress } from '../listen.js';
 import type { ListenerFaults } from './http/listener-guard.js';
-import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics } from './ports.js';
+import type { EvidenceSink, PolicySource, ProxyLogger, ProxyMetrics, TrafficRecorder } from './ports.js';
 import type { ShadowPolicy } from './verdict/shadow.js';
 
 export type { ListenAddress };
@@ -55,6 +55,8 @@ export interface PayguardOptions extends PayguardSettings {
   readonly shadow?: ShadowPolicy;
   /** Receives violations and refusals for the evidence log. */
   readonly evidence?: EvidenceSink;
+  /** Learns from pages on report routes and from CSP reports (`serve --learn`). */
+  readonly learner?: TrafficRecorder;
   /** Tests only: faults raised inside named listeners (http/listener-guard.ts). */
   readonly listenerFaults?: ListenerFaults;
 }

@@ -33,6 +33,7 @@ import { createSubresourceProxy } from './passthrough/assets.js';
 import { noteGeneratedScript, pinnedScriptFor, servePinnedScript } from './passthrough/pinned-script.js';
 import { VerifiedBytes } from './passthrough/verified-bytes.js';
 import { failSafe, failSafeUpgrade } from './verdict/fail-safe.js';
+import { TrafficLearner } from './learning/traffic-learner.js';
 import { SHADOW_SKIP_REASONS, ShadowJudge, type ShadowPolicy } from './verdict/shadow.js';
 import { ServedDocumentCache, VerificationCache } from './verdict/verification-cache.js';
 import { VerifyPool } from './workers/pool.js';
@@ -64,6 +65,8 @@ export interface PayguardSetup extends Partial<PayguardSettings> {
   readonly shadowPolicyFile?: string | undefined;
   /** Keep the PCI evidence log in stateDir (`payguard serve` does; the demo does not). */
   readonly evidence?: boolean;
+  /** Learn from report routes' pages and CSP reports into this record (`--learn`, learning/traffic-learner.ts). */
+  readonly learnFile?: string | undefined;
   /** Where the JSON log lines go (default stdout). */
   readonly log?: NodeJS.WritableStream;
   readonly trustedProxies?: readonly string[];
@@ -112,6 +115,8 @@ export async function createPayguard(setup: PayguardSetup): Promise<Payguard> {
       cleanups.push(() => shadow.holder.close());
       evidence?.follow(shadow.holder, 'shadow');
     }
+    const learner = setup.learnFile === undefined ? undefined : await TrafficLearner.open(setup.learnFile, logger);
+    if (learner) cleanups.push(() => learner.close());
     const running = await startPayguard({
       ...DEFAULTS,
       ...definedSettings(setup),
@@ -126,6 +131,7 @@ export async function createPayguard(setup: PayguardSetup): Promise<Payguard> {
       ...(setup.verificationCacheBytes !== undefined ? { verificationCacheBytes: setup.verificationCacheBytes } : {}),
       ...(evidence ? { evidence: evidence.recorder } : {}),
       ...(shadow ? { shadow: shadow.policy } : {}),
+      ...(learner ? { learner } : {}),
       ...(setup.listenerFaults ? { listenerFaults: setup.listenerFaults } : {}),
     });
     const stopAll = async (stop: () => Promise<void>): Promise<void> => {
@@ -226,6 +232,7 @@ export async function startPayguard(options: PayguardOptions): Promise<RunningPa
     verifiedBytes: new VerifiedBytes(LIMITS.verifiedScriptBytes, LIMITS.maxPinnedScriptBytes),
     shadow: options.shadow ? new ShadowJudge(options.shadow, verifyPool, options.logger) : undefined,
     evidence: options.evidence,
+    learner: options.learner,
     listenerFaults: options.listenerFaults,
   };
   const subresources = createSubresourceProxy(services);

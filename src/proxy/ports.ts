@@ -6,6 +6,7 @@
 import type { PolicyInForce } from '../policy/in-force.js';
 import type { ReasonCode } from '../reasons.js';
 import type { ViolationRecord } from '../observe/log.js';
+import type { ObservedDocument, ObservedReport } from './learning/traffic-learner.js';
 
 /** The verdict label of `payguard_responses_total`. */
 export type ResponseVerdict = 'clean' | 'blocked' | 'rewritten' | 'reported' | 'passed';
@@ -45,4 +46,13 @@ export interface ProxyLogger {
   violation(record: ViolationRecord): void;
   event(name: string, fields: object): void;
   error(name: string, err: unknown, fields?: object): void;
+}
+
+/**
+ * Learning from live traffic (`serve --learn`, learning/traffic-learner.ts fits this shape): pages
+ * inspected on report routes and browsers' CSP reports about them. Never a request body.
+ */
+export interface TrafficRecorder {
+  document(observed: ObservedDocument): void;
+  browserReport(report: ObservedReport): void;
 }

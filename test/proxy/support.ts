@@ -52,6 +52,8 @@ export interface HarnessOptions {
   readonly verifyWorkers?: number;
   /** A candidate policy for `--shadow-policy`, signed with the same key as the policy. */
   readonly shadowPolicyYaml?: string;
+  /** `--learn FILE`: learn from report routes into this record. */
+  readonly learnFile?: string;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function startHarness(storefront: Storefront | undefined, options: 
     ...(options.listenerFaults ? { listenerFaults: options.listenerFaults } : {}),
     ...(options.verifyWorkers !== undefined ? { verifyWorkers: options.verifyWorkers } : {}),
     ...(options.shadowPolicyYaml !== undefined ? { shadowPolicyFile: signedCandidate(policy, options.shadowPolicyYaml) } : {}),
+    ...(options.learnFile !== undefined ? { learnFile: options.learnFile } : {}),
   });
   const { holder, metrics } = payguard;
   return {

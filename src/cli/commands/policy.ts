@@ -1,8 +1,13 @@
 /**
  * `payguard policy diff OLD NEW` and `payguard policy lint P`: the reviewer's tools before signing.
  * Both read unsigned drafts on purpose: review happens before the signature, not after.
+ * `payguard policy draft RECORD` writes such a draft from what `serve --learn` saw (inventory/record.ts).
  */
-import { PolicyError, UsageError } from '../../errors.js';
+import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { LearningRecordError, PolicyError, UsageError } from '../../errors.js';
+import { draftPolicyYaml } from '../../inventory/draft.js';
+import { readLearningRecord, recordItems } from '../../inventory/record.js';
 import { diffPolicies, type PolicyChange } from '../../policy/diff.js';
 import { lintAllowlist, type LintFinding } from '../../policy/lint-gadgets.js';
 import { decodeUtf8, readPolicyBytes } from '../../policy/load.js';
@@ -13,6 +18,7 @@ import type { Command } from '../command.js';
 
 const USAGE = `Usage: payguard policy diff OLD NEW [--json]
        payguard policy lint POLICY [--json]
+       payguard policy draft RECORD [--out FILE]
 
 diff  What a release changes: entries added, removed, changed, and "loosened" (an origin
       entry replacing url entries, integrity dropped, a route mode weakened
@@ -22,17 +28,22 @@ lint  What makes an allowlist hollow. Errors (payguard sign refuses them): scrip
       hosts (public CDNs, cloud storage, tag managers) allowed by bare origin or a wide prefix
       without integrity, url prefixes that cover a whole origin. Warnings: form actions allowed
       by bare origin while a route enforces, subdomain-per-tenant platforms.
+draft A policy from what "payguard serve --learn RECORD" saw on report routes: the loads
+      pages named, inline code (by hash, or by template where literals varied), and what
+      browsers' CSP reports named (scripts injected at run time), each with "why: TODO".
+      Compare it with the policy in force with "policy diff" before justifying and signing.
 
 Options:
   --json      print JSON instead of text
+  --out FILE  (draft) write the draft there instead of standard output
   -h, --help  show this help
 
-Exit status: 0 ok (lint: no errors); 1 lint errors, or a policy file is invalid; 2 usage error.
+Exit status: 0 ok (lint: no errors); 1 lint errors, or a policy or record file is invalid; 2 usage error.
 `;
 
 export const policyCommand: Command = {
   name: 'policy',
-  summary: 'review a policy before signing: "policy diff OLD NEW", "policy lint P"',
+  summary: 'review a policy before signing: "policy diff OLD NEW", "policy lint P"; "policy draft RECORD" from live traffic',
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv);
@@ -45,6 +56,10 @@ export const policyCommand: Command = {
         process.stdout.write(json ? JSON.stringify({ changes }, null, 2) + '\n' : formatChanges(changes));
         return 0;
       }
+      if (action === 'draft') {
+        if (files.length !== 1) throw new UsageError('policy draft needs exactly one RECORD (written by "payguard serve --learn")');
+        return await draftFromRecordFile(files[0]!, typeof values.out === 'string' ? values.out : undefined);
+      }
       if (action === 'lint') {
         if (files.length !== 1) throw new UsageError('policy lint needs exactly one POLICY');
         const findings = lintAllowlist(await readPolicyFile(files[0]!));
@@ -52,13 +67,32 @@ export const policyCommand: Command = {
         return findings.some((f) => f.severity === 'error') ? 1 : 0;
       }
     } catch (err) {
-      if (!(err instanceof PolicyError)) throw err;
+      if (!(err instanceof PolicyError || err instanceof LearningRecordError)) throw err;
       process.stderr.write(`payguard policy: ${err.message}\n`);
       return 1;
     }
-    throw new UsageError(action === undefined ? 'give "diff" or "lint"' : `unknown action "${action}" (diff, lint)`);
+    throw new UsageError(action === undefined ? 'give "diff", "lint" or "draft"' : `unknown action "${action}" (diff, lint, draft)`);
   },
 };
+
+/**
+ * The draft from a learning record. It is parsed as it is written, so a learned template the
+ * policy's rules refuse is said now, naming the draft's field, not when a person tries to sign.
+ */
+async function draftFromRecordFile(recordFile: string, out: string | undefined): Promise<number> {
+  const record = await readLearningRecord(recordFile);
+  const yaml = draftPolicyYaml(recordItems(record), record.site, record.pages, record.inline, `"payguard policy draft" from ${basename(recordFile)} (${record.documents} pages, ${record.firstSeen} to ${record.lastSeen})`);
+  parsePolicyText(yaml, out ?? 'the draft');
+  if (out) await writeFile(out, yaml);
+  else process.stdout.write(yaml);
+  const templates = record.inline.filter((e) => e.kind === 'template').length;
+  const skipped = Object.entries(record.skipped).map(([why, n]) => `${n} ${why}`).join(', ');
+  process.stderr.write(
+    `payguard policy draft: ${record.loads.length} load(s), ${record.reported.length} from browser reports, ${record.inline.length - templates} inline hash(es), ${templates} template(s) from ${record.documents} page(s)` +
+      `${skipped ? `; not learned: ${skipped}` : ''}${out ? `; written to ${out}` : ''}\n`,
+  );
+  return 0;
+}
 
 export async function readPolicyFile(file: string): Promise<Policy> {
   return parsePolicyText(decodeUtf8(await readPolicyBytes(file), file), file);
@@ -77,5 +111,5 @@ export function formatLint(file: string, findings: readonly LintFinding[]): stri
 }
 
 function parseCommandArgs(argv: readonly string[]) {
-  return parseCommandLine(argv, { json: { type: 'boolean' } });
+  return parseCommandLine(argv, { json: { type: 'boolean' }, out: { type: 'string' } });
 }

@@ -47,6 +47,12 @@ Options (each also read from the environment variable shown; a flag wins):
                             (payguard_shadow_disagreements_total) and logged;
                             it never delays an enforced page: under load some
                             responses are skipped (payguard_shadow_skipped_total)
+  --learn FILE              learn from live traffic: on report routes,  PAYGUARD_LEARN
+                            record what pages load, their inline code (hashes,
+                            and templates of what varies) and browsers' CSP
+                            reports into FILE (JSON, owner-only, rewritten every
+                            30s and at exit); "payguard policy draft FILE" turns
+                            it into a policy. Never a request body, cookie or query.
   -h, --help                show this help
 
 Every limit, its default and why: docs/limits.md.
@@ -73,6 +79,7 @@ export interface ServeConfig {
   readonly keepAliveTimeoutMs: number;
   readonly trustedProxies: readonly string[];
   readonly shadowPolicyFile: string | undefined;
+  readonly learnFile: string | undefined;
 }
 
 export const serveCommand: Command = {
@@ -101,7 +108,8 @@ async function serve(config: ServeConfig): Promise<number> {
   process.stderr.write(
     `payguard: listening on ${payguard.publicUrl} in front of ${config.upstream.href}\n` +
       `payguard: admin (metrics, health) on ${payguard.adminUrl}/metrics\n` +
-      `payguard: policy ${inForce.file} serial ${inForce.policy.serial} key ${inForce.keyId}\n`,
+      `payguard: policy ${inForce.file} serial ${inForce.policy.serial} key ${inForce.keyId}\n` +
+      (config.learnFile ? `payguard: learning from report routes into ${config.learnFile} ("payguard policy draft ${config.learnFile}")\n` : ''),
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -137,6 +145,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     'keep-alive-timeout': { type: 'string' },
     'trusted-proxy': { type: 'string', multiple: true },
     'shadow-policy': { type: 'string' },
+    learn: { type: 'string' },
   }, false);
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? nonEmpty(env[name]);
   const list = (flag: string[] | undefined, name: string): string[] =>
@@ -173,6 +182,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     ...clientTimeouts,
     trustedProxies,
     shadowPolicyFile: pick(values['shadow-policy'], 'PAYGUARD_SHADOW_POLICY'),
+    learnFile: pick(values.learn, 'PAYGUARD_LEARN'),
   };
 }
 

@@ -11,7 +11,7 @@ import { originOf } from '../../observe/labels.js';
 import type { RequestFacts } from '../http/facts.js';
 import type { TrustedProxies } from '../http/forwarded.js';
 import { guarded, type ListenerFaults } from '../http/listener-guard.js';
-import type { PolicySource } from '../ports.js';
+import type { PolicySource, TrafficRecorder } from '../ports.js';
 import { failSafe, type FailSafeServices } from '../verdict/fail-safe.js';
 import type { SecondLayer } from './layer.js';
 import { isExtensionNoise, parseBrowserReports, type BrowserReport } from './report-parse.js';
@@ -22,6 +22,7 @@ export interface ReportServices extends FailSafeServices {
   readonly policy: PolicySource;
   readonly trusted: TrustedProxies;
   readonly listenerFaults?: ListenerFaults | undefined;
+  readonly learner?: TrafficRecorder | undefined;
 }
 
 /** A larger report body is refused (413) unread (limits.ts). */
@@ -39,13 +40,14 @@ export function answerCspReport(ctx: ReportServices, req: IncomingMessage, res: 
   // A body declared over the cap is refused before the rate limits are consulted: it is refused
   // unread either way, and it must not spend the budget that real browsers' reports share.
   if (declaredLength(req) > MAX_REPORT_BYTES) return refuse(req, res, facts, 413);
-  if (!layer.reportLimit.take(clientAddress(ctx, req, facts)) || !layer.reportBudget.take('all')) return refuse(req, res, facts, 429);
+  const client = clientAddress(ctx, req, facts);
+  if (!layer.reportLimit.take(client) || !layer.reportBudget.take('all')) return refuse(req, res, facts, 429);
   readReportBody(ctx, req, res, facts, (body) => {
     if (body === undefined) return refuse(req, res, facts, 413);
     const reports = parseBrowserReports(req.headers['content-type'], body);
     if (!reports) return answer(res, 400, facts);
     for (const report of reports) {
-      if (!isExtensionNoise(report)) takeReport(ctx, layer, facts, report);
+      if (!isExtensionNoise(report)) takeReport(ctx, layer, facts, report, client);
     }
     answer(res, 204, facts);
   });
@@ -57,11 +59,12 @@ function declaredLength(req: IncomingMessage): number {
   return Number.isFinite(length) ? length : 0;
 }
 
-function takeReport(ctx: ReportServices, layer: SecondLayer, facts: RequestFacts, report: BrowserReport): void {
+function takeReport(ctx: ReportServices, layer: SecondLayer, facts: RequestFacts, report: BrowserReport, client: string): void {
   const requestId = facts.client.requestId;
   switch (report.type) {
     case 'violation':
       layer.metrics.recordCspReport(report.directive, report.blocked);
+      if (ctx.learner && isAboutReportRoute(ctx, report.documentUrl)) ctx.learner.browserReport({ directive: report.directive, blocked: report.blocked, documentUrl: report.documentUrl, client });
       ctx.logger.event('csp-report', {
         requestId,
         directive: report.directive,
@@ -89,6 +92,17 @@ function takeReport(ctx: ReportServices, layer: SecondLayer, facts: RequestFacts
       return;
     }
   }
+}
+
+/**
+ * `serve --learn` learns from reports about the site's own pages on report routes only: a report
+ * about a protected page names something payguard already refused to allow.
+ */
+function isAboutReportRoute(ctx: ReportServices, documentUrl: string | undefined): boolean {
+  if (documentUrl === undefined || !URL.canParse(documentUrl)) return false;
+  const url = new URL(documentUrl);
+  const { compiled } = ctx.policy.current();
+  return url.origin === compiled.policy.site && compiled.route(url.pathname).mode === 'report';
 }
 
 /**

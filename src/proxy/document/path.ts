@@ -16,7 +16,7 @@ import { nonceTemplatedScripts } from '../../verify/script-nonces.js';
 import { headerListFromRaw, headerValues } from '../http/header-list.js';
 import type { RequestFacts } from '../http/facts.js';
 import { publicUrl } from '../http/request-kind.js';
-import type { PolicySource } from '../ports.js';
+import type { PolicySource, TrafficRecorder } from '../ports.js';
 import { documentHeaders, type DocumentHeaderServices } from '../browser/layer.js';
 import { guardsRoute, insertGuard } from '../browser/navigation-guard.js';
 import type { ServedDocumentCache } from '../verdict/verification-cache.js';
@@ -40,6 +40,7 @@ export interface DocumentPathServices extends ExaminationServices, DecisionRecor
   readonly inspectionBudget: InspectionBudget;
   readonly shadow: ShadowJudge | undefined;
   readonly servedDocuments: ServedDocumentCache;
+  readonly learner?: TrafficRecorder | undefined;
 }
 
 /** The response's policy and route, taken once: it is judged against exactly this policy, whatever a reload does meanwhile. */
@@ -170,6 +171,7 @@ async function conclude(services: DocumentPathServices, res: ServerResponse, fac
   const route = judged.match.label;
   const decision = decide(judged.match.mode, examination.inspection, judged.match.route?.codeRemoval);
   recordDecision(services, facts, route, decision);
+  learnFrom(services, judged, facts, concluding);
   // Not awaited: the candidate's verdict never delays or changes the response.
   services.shadow?.judge(facts, route, decision, { headers: upstreamHeaders, inspection: examination.inspection, decoded: examination.decoded });
   if (decision.action === 'block') {
@@ -210,6 +212,33 @@ async function conclude(services: DocumentPathServices, res: ServerResponse, fac
     services.logger.event('upstream-cut-mid-body', { requestId: facts.client.requestId, method: facts.method, path: facts.path, route, reason: failure.reason });
     res.destroy();
   }
+}
+
+/**
+ * `serve --learn`: a page on a report route, new to payguard (a verification-cache hit is bytes
+ * seen before), is handed to the learner. It reads the decoded body only while the page is still
+ * being learned from, after the response is on its way.
+ */
+function learnFrom(services: DocumentPathServices, judged: Judged, facts: RequestFacts, concluding: Concluding): void {
+  const { examination, headers, status } = concluding;
+  const inspection = examination.inspection;
+  if (!services.learner || judged.match.mode !== 'report' || inspection.kind !== 'document' || examination.cachedVerification !== undefined) return;
+  if (status < 200 || status > 299) return;
+  const policy = judged.compiled.policy;
+  const body = examination.body;
+  services.learner.document({
+    url: publicUrl(policy.site, facts.target),
+    site: policy.site,
+    verified: inspection.verified,
+    headers,
+    defaultCharset: policy.defaultCharset,
+    bytes: async () => {
+      if (examination.decoded) return examination.decoded;
+      if (body.kind !== 'buffered') return undefined;
+      const codings = contentCodings(headers);
+      return codings.length === 0 ? body.bytes : decodeBody(body.bytes, codings, services.maxInspectBytes);
+    },
+  });
 }
 
 /** undici's errors on the upstream body (UND_ERR_*, and its HTTP parser's, which may carry no code), the client's own abort aside. */
