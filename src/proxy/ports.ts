@@ -6,7 +6,7 @@
 import type { PolicyInForce } from '../policy/in-force.js';
 import type { ReasonCode } from '../reasons.js';
 import type { ViolationRecord } from '../observe/log.js';
-import type { ObservedDocument, ObservedReport } from './learning/traffic-learner.js';
+import type { HeaderList, VerifiedDocument } from '../verify/types.js';
 
 /** The verdict label of `payguard_responses_total`. */
 export type ResponseVerdict = 'clean' | 'blocked' | 'rewritten' | 'reported' | 'passed';
@@ -46,6 +46,27 @@ export interface ProxyLogger {
   violation(record: ViolationRecord): void;
   event(name: string, fields: object): void;
   error(name: string, err: unknown, fields?: object): void;
+}
+
+/** A page payguard inspected on a report route, as the learner needs it. */
+export interface ObservedDocument {
+  /** The public URL (site + path + query); only origin and path are kept. */
+  readonly url: string;
+  readonly site: string;
+  readonly verified: VerifiedDocument;
+  readonly headers: HeaderList;
+  readonly defaultCharset: string;
+  /** The decoded body, read only if the page is still being learned from. */
+  readonly bytes: () => Promise<Uint8Array | undefined>;
+}
+
+/** A CSP violation report, as the report collector parsed it. */
+export interface ObservedReport {
+  readonly directive: string;
+  readonly blocked: string | undefined;
+  readonly documentUrl: string | undefined;
+  /** The rate-limit key of the client that sent it (an address, or an IPv6 /64). */
+  readonly client: string;
 }
 
 /**

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SRC = join(ROOT, 'src');
 
 /** The proxy's stages in pipeline order; a file may import its own stage or an earlier one. */
-const PROXY_STAGES = ['ports.ts', 'http', 'workers', 'verdict', 'browser', 'document', 'passthrough', 'options.ts', 'payguard.ts', 'index.ts'];
+const PROXY_STAGES = ['ports.ts', 'http', 'workers', 'verdict', 'learning', 'browser', 'document', 'passthrough', 'options.ts', 'payguard.ts', 'index.ts'];
 
 interface SourceFile {
   readonly path: string;

@@ -23,29 +23,7 @@ import { checkRecord, RECORD_FORMAT, type LearningRecord, type RecordedLoad, typ
 import { learnInlineTemplates, type InlineSample, type LearnedInline } from '../../inventory/templates.js';
 import type { AllowKind } from '../../policy/model.js';
 import { inlineCodeOf } from '../../verify/inline-code.js';
-import type { HeaderList, VerifiedDocument } from '../../verify/types.js';
-import type { ProxyLogger } from '../ports.js';
-
-/** A page payguard inspected on a report route, as the learner needs it. */
-export interface ObservedDocument {
-  /** The public URL (site + path + query); only origin and path are kept. */
-  readonly url: string;
-  readonly site: string;
-  readonly verified: VerifiedDocument;
-  readonly headers: HeaderList;
-  readonly defaultCharset: string;
-  /** The decoded body, read only if the page is still being learned from. */
-  readonly bytes: () => Promise<Uint8Array | undefined>;
-}
-
-/** A CSP violation report, as the report collector parsed it. */
-export interface ObservedReport {
-  readonly directive: string;
-  readonly blocked: string | undefined;
-  readonly documentUrl: string | undefined;
-  /** The rate-limit key of the client that sent it (an address, or an IPv6 /64). */
-  readonly client: string;
-}
+import type { ObservedDocument, ObservedReport, ProxyLogger, TrafficRecorder } from '../ports.js';
 
 /** The CSP directive a browser reported → the allow list that names such a load. */
 const DIRECTIVE_LISTS: Readonly<Record<string, AllowKind>> = {
@@ -83,7 +61,7 @@ interface ReportSeen extends Omit<ReportedLoad, 'reports' | 'clients' | 'pages'>
   readonly pages: Set<string>;
 }
 
-export class TrafficLearner {
+export class TrafficLearner implements TrafficRecorder {
   private site: string | undefined;
   private firstSeen: string | undefined;
   private lastSeen: string | undefined;
