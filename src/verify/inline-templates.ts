@@ -43,7 +43,13 @@ export interface SlotTarget {
 
 export type TemplateMatch =
   | { readonly matched: false }
-  | { readonly matched: true; readonly entry: TemplateEntry; readonly targets: readonly SlotTarget[] };
+  | {
+      readonly matched: true;
+      readonly entry: TemplateEntry;
+      readonly targets: readonly SlotTarget[];
+      /** The decoded values of its string slots, in order: one piece of a stream (template-streams.ts). */
+      readonly pieces: readonly string[];
+    };
 
 /** Templates are compiled once per entry (entries are frozen and live as long as their policy). */
 const compiled = new WeakMap<TemplateEntry, CompiledTemplate | null>();
@@ -90,8 +96,9 @@ export function matchTemplates(entries: readonly TemplateEntry[], text: string, 
     if (parsed === undefined) return { matched: false };
     const spans = alignTokens(template, parsed);
     if (!spans) continue;
-    const targets = checkSlots(spans, literalSites(parsed.program, spans), site);
-    if (targets) return { matched: true, entry, targets };
+    const pieces: string[] = [];
+    const targets = checkSlots(spans, literalSites(parsed.program, spans), site, pieces);
+    if (targets) return { matched: true, entry, targets, pieces };
   }
   return { matched: false };
 }
@@ -194,13 +201,14 @@ function literalSites(program: Node, spans: readonly SlotSpan[]): Map<number, Li
 }
 
 /** Checks every slot; the URLs and hosts they carry, or undefined when one does not hold. */
-function checkSlots(spans: readonly SlotSpan[], literals: ReadonlyMap<number, LiteralSite>, site: string): SlotTarget[] | undefined {
+function checkSlots(spans: readonly SlotSpan[], literals: ReadonlyMap<number, LiteralSite>, site: string, pieces: string[]): SlotTarget[] | undefined {
   const targets: SlotTarget[] = [];
   for (const span of spans) {
     const literal = literals.get(span.start);
     if (!literal || literal.node.end !== span.end || !isValuePosition(literal)) return undefined;
     const strings = slotStrings(span.spec, literal.node, span.end - span.start);
     if (!strings) return undefined;
+    if (span.spec.type === 'string') pieces.push(...strings);
     for (const value of strings) {
       for (const place of namedPlaces(value, site)) targets.push({ slot: span.name, value, ...place });
     }
@@ -269,7 +277,7 @@ const FILE_EXTENSIONS: ReadonlySet<string> = new Set([
  * `gid://shopify/…` id (percent-encoded too); no host on the public internet is a single label
  * (a top-level domain's own A record aside), and the CSP still names every host a fetch may reach.
  */
-function namedPlaces(raw: string, site: string): { url: URL; cutAtEnd?: string }[] {
+export function namedPlaces(raw: string, site: string): { url: URL; cutAtEnd?: string }[] {
   const places: { url: URL; cutAtEnd?: string }[] = [];
   const whole = stripForUrlParser(raw);
   // A host first: `pay.example:8443` also parses as a URL whose scheme is `pay.example`, but code

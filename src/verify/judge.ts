@@ -35,6 +35,11 @@ export interface Judgement {
   readonly url?: string;
   readonly origin?: string;
   readonly hashes?: readonly string[];
+  /**
+   * Code a template accepted: its string slots' values, for the check of the stream they may be
+   * pieces of (template-streams.ts). Never copied into a finding.
+   */
+  readonly pieces?: readonly string[];
 }
 
 const RAW_LIMIT = 256;
@@ -84,7 +89,7 @@ export function judgeInline(policy: Policy, mode: RouteMode, text: string, reaso
   const templates = goal === undefined ? [] : templateEntries(policy);
   if (templates.length > 0) {
     const match = matchTemplates(templates, text, goal!, policy.site);
-    if (match.matched) return judgeTemplateMatch(policy, mode, match.entry, match.targets, hashes);
+    if (match.matched) return judgeTemplateMatch(policy, mode, match.entry, match.targets, hashes, match.pieces);
   }
   if (mode === 'report') return { allowed: true, hashes };
   return { allowed: false, reason, hashes };
@@ -95,15 +100,19 @@ export function judgeInline(policy: Policy, mode: RouteMode, text: string, reaso
  * allow list (a slot's value is data the template's code may send, load or navigate to). A slot
  * never holds code: a javascript: URL, or a data: URL other than an image, is refused.
  */
-function judgeTemplateMatch(policy: Policy, mode: RouteMode, entry: TemplateEntry, targets: readonly SlotTarget[], hashes: readonly string[]): Judgement {
+function judgeTemplateMatch(policy: Policy, mode: RouteMode, entry: TemplateEntry, targets: readonly SlotTarget[], hashes: readonly string[], pieces: readonly string[]): Judgement {
   for (const target of targets) {
-    if (slotTargetAllowed(policy, target.url)) continue;
-    // `https://shop.exam` at the end of a flight piece is the start of `https://shop.example/…`.
-    if (target.cutAtEnd !== undefined && namedOrigins(policy).some((origin) => origin.startsWith(target.cutAtEnd!) && origin !== target.cutAtEnd)) continue;
+    if (slotPlaceAllowed(policy, target)) continue;
     if (mode === 'report') continue;
     return { allowed: false, entry, reason: 'inline-template-slot', url: target.url.href, origin: target.url.origin, hashes };
   }
-  return { allowed: true, entry, hashes };
+  return { allowed: true, entry, hashes, ...(pieces.length > 0 ? { pieces } : {}) };
+}
+
+/** A place a slot names is the site or named by some list; `https://shop.exam` cut at a piece's end may be the start of `https://shop.example/…`. */
+export function slotPlaceAllowed(policy: Policy, place: { readonly url: URL; readonly cutAtEnd?: string | undefined }): boolean {
+  if (slotTargetAllowed(policy, place.url)) return true;
+  return place.cutAtEnd !== undefined && namedOrigins(policy).some((origin) => origin.startsWith(place.cutAtEnd!) && origin !== place.cutAtEnd);
 }
 
 function slotTargetAllowed(policy: Policy, url: URL): boolean {

@@ -11,6 +11,7 @@ import { FINDERS } from './finders/index.js';
 import { parseHtml } from './parse.js';
 import { SourceText } from './source.js';
 import { Scan, walk, type ScanOptions, type Sighting } from './scan.js';
+import { checkTemplateStreams } from './template-streams.js';
 import { findTextUrls } from './text-urls.js';
 
 export function scanDocumentText(text: string, options: ScanOptions): Sighting[] {
@@ -21,7 +22,7 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
       const scan = new Scan(options, source, scanDocumentText);
       walk(fast.document, scan, FINDERS, undefined);
       findTextUrls(scan);
-      return preferSpecificFindings(scan.finish());
+      return preferSpecificFindings(checkTemplateStreams(scan.finish(), options.policy, options.mode));
     }
   }
   const parsed = parseHtml(text, source.tagStarts);
@@ -29,13 +30,13 @@ export function scanDocumentText(text: string, options: ScanOptions): Sighting[]
   walk(parsed.document, main, FINDERS, undefined);
   // Text is read from the source, once per document (the re-parsed trees share that source).
   findTextUrls(main);
-  const sightings = main.finish();
+  const sightings = checkTemplateStreams(main.finish(), options.policy, options.mode);
   if (parsed.relaxed.length === 0) return preferSpecificFindings(sightings);
   const seen = new Set(sightings.map(sightingKey));
   for (const tree of parsed.relaxed) {
     const relaxed = new Scan(options, source, scanDocumentText);
     walk(tree, relaxed, FINDERS, undefined);
-    for (const sighting of relaxed.finish()) {
+    for (const sighting of checkTemplateStreams(relaxed.finish(), options.policy, options.mode)) {
       const key = sightingKey(sighting);
       if (seen.has(key)) continue;
       seen.add(key);

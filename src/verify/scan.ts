@@ -48,6 +48,8 @@ export const SINK_PLACEHOLDER = '\u0000payguard-sink\u0000';
 export interface Sighting {
   readonly finding: Finding;
   readonly edits: readonly Edit[];
+  /** Inline code a template accepted: its string slots' values (template-streams.ts reads and drops them). */
+  readonly pieces?: readonly string[];
 }
 
 export interface ScanOptions {
@@ -140,13 +142,13 @@ export class Scan {
   reportAttribute(visit: Visit, attr: Attribute, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
     const range = this.source.attributeRange(visit.element, attr);
     const full = this.place(visit, range?.start, { ...place, attribute: place.attribute ?? attributeName(attr) });
-    this.deferLater(full.offset, (base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+    this.deferLater(full.offset, (base) => [sighting(full, judge(base), edits)]);
   }
 
   /** A finding at an element's start tag. */
   reportElement(visit: Visit, place: Omit<Place, 'line' | 'col' | 'element'>, judge: Judge, edits: readonly Edit[]): void {
     const full = this.place(visit, this.source.startOf(visit.element), place);
-    this.deferLater(full.offset, (base) => [{ finding: makeFinding(full, judge(base)), edits }]);
+    this.deferLater(full.offset, (base) => [sighting(full, judge(base), edits)]);
   }
 
   /** A finding at an offset inside an element's content (a `url()` in a `<style>`). */
@@ -361,3 +363,9 @@ function rawTextEnd(text: string, from: number, name: string): number {
   return match ? match.index : text.length;
 }
 
+
+/** A finding with its edits; inline code a template accepted keeps its slots' strings for template-streams.ts. */
+function sighting(place: Place, judgement: Judgement, edits: readonly Edit[]): Sighting {
+  const finding = makeFinding(place, judgement);
+  return judgement.pieces ? { finding, edits, pieces: judgement.pieces } : { finding, edits };
+}
