@@ -28,6 +28,7 @@ const WHOLE_SUITE_ONLY: Readonly<Record<string, string>> = {
   'test/second-layer/template-csp.test.ts': 'Chromium',
   'test/platforms/chromium.test.ts': 'Chromium',
   'test/authoring/live-learning.test.ts': 'Chromium',
+  'test/second-layer/script-eval.test.ts': 'Chromium',
   'test/verify/oracle.test.ts': 'Chromium',
   'test/verify/oracle-generated.test.ts': 'Chromium',
   'test/verify/oracle-base-readings.test.ts': 'Chromium',

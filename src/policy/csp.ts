@@ -26,6 +26,7 @@ export function cspModeOf(route: Route | undefined, mode: RouteMode): CspMode {
  */
 export function cspDirectives(policy: Policy, route: Route | undefined, reportUrl: string): string[] {
   const strictDynamic = route?.strictDynamic === true;
+  const scriptEval = route?.scriptEval === true;
   const reportingApi = usesReportingApi(policy);
   const inline = inlineHashSources(policy);
   const script = [
@@ -35,6 +36,9 @@ export function cspDirectives(policy: Policy, route: Route | undefined, reportUr
     // (CSP3 §6.7.3.3 "does element match source list": handlers need 'unsafe-hashes').
     ...(inline.length > 0 ? ["'unsafe-hashes'"] : []),
     ...(strictDynamic ? ["'strict-dynamic'"] : []),
+    // Only where the policy says so: eval is how injected strings become code, and real checkouts
+    // that need it (Magento 2: Knockout, mage/template) say so in their own CSP too.
+    ...(scriptEval ? ["'unsafe-eval'"] : []),
     // CSP hash reporting (w3c/webappsec-csp#693, Chromium 133+): the browser reports the sha256 of
     // every external script it loads to report-to, which payguard compares with what it served.
     ...(reportingApi ? ["'report-sha256'"] : []),

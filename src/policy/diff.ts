@@ -93,6 +93,12 @@ function diffRoutes(old: Policy, next: Policy): PolicyChange[] {
     } else if (now.mode !== route.mode) {
       changes.push({ change: 'changed', where: 'routes', subject: route.path, detail: `mode strengthened from ${route.mode} to ${now.mode}` });
     }
+    if (now && now.scriptEval === true && route.scriptEval !== true) {
+      changes.push({ change: 'loosened', where: 'routes', subject: route.path, detail: "scriptEval turned on: the browser now runs eval and new Function on this route ('unsafe-eval')" });
+    }
+    if (now && now.strictDynamic === true && route.strictDynamic !== true) {
+      changes.push({ change: 'loosened', where: 'routes', subject: route.path, detail: "strictDynamic turned on: scripts an allowed script loads are trusted too ('strict-dynamic')" });
+    }
   }
   for (const route of next.routes) {
     if (!oldByPath.has(route.path)) changes.push({ change: 'added', where: 'routes', subject: route.path, detail: `route added (${route.mode})` });

@@ -80,6 +80,11 @@ export interface Route {
   readonly csp?: CspMode;
   /** Adds 'strict-dynamic' to the route's script-src. */
   readonly strictDynamic?: boolean;
+  /**
+   * Adds 'unsafe-eval' to the route's script-src: for shops whose own code compiles strings at run
+   * time (Knockout bindings and underscore templates in Magento 2's checkout, `wp.template`).
+   */
+  readonly scriptEval?: boolean;
   /** Security-header baseline: lower-case header name → the value the route must carry. */
   readonly headers?: Readonly<Record<string, string>>;
   /**

@@ -222,6 +222,11 @@ export const POLICY_SCHEMA = {
               'How the Content-Security-Policy built from this policy is sent. Default: enforce on block and rewrite routes, report-only on report routes.',
           },
           strictDynamic: { type: 'boolean', description: "Add 'strict-dynamic' to script-src: scripts an allowed script loads are trusted too." },
+          scriptEval: {
+            type: 'boolean',
+            description:
+              "Add 'unsafe-eval' to script-src: for a shop whose own code compiles strings at run time (Magento 2's Knockout bindings and underscore templates, wp.template). Without it the browser refuses eval, new Function and string timers on this route.",
+          },
           codeRemoval: {
             enum: ['block', 'serve'],
             description:

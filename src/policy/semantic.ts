@@ -27,6 +27,7 @@ interface RouteData {
   mode: RouteMode;
   csp?: CspMode;
   strictDynamic?: boolean;
+  scriptEval?: boolean;
   codeRemoval?: CodeRemoval;
   headers?: Record<string, string>;
 }
@@ -289,6 +290,7 @@ function buildRoute(route: RouteData, path: FieldPath, problems: SourceProblem[]
     mode: route.mode,
     ...(route.csp === undefined ? {} : { csp: route.csp }),
     ...(route.strictDynamic === undefined ? {} : { strictDynamic: route.strictDynamic }),
+    ...(route.scriptEval === undefined ? {} : { scriptEval: route.scriptEval }),
     ...(route.codeRemoval === undefined ? {} : { codeRemoval: route.codeRemoval }),
     ...(route.headers === undefined ? {} : { headers: { ...route.headers } }),
   };
