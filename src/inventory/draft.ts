@@ -8,6 +8,7 @@
  * The site's own scripts go into a draft release manifest (`firstParty`).
  */
 import { Document, isSeq } from 'yaml';
+import { compileRoutePattern, normaliseRequestPath } from '../policy/allow.js';
 import type { AllowKind } from '../policy/model.js';
 import type { InventoryItem } from './inventory.js';
 import type { LearnedInline } from './templates.js';
@@ -15,7 +16,7 @@ import type { LearnedInline } from './templates.js';
 /** Path words that mark a payment page: guessed routes in block mode. */
 const PAYMENT_WORDS = /checkout|payment|cart/i;
 
-export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[], learned?: readonly LearnedInline[], writtenBy = '"payguard inventory"'): string {
+export function draftPolicyYaml(items: readonly InventoryItem[], site: string, pages: readonly string[], learned?: readonly LearnedInline[], writtenBy = '"payguard inventory"', evalPages: readonly string[] = []): string {
   const allow: Partial<Record<AllowKind, object[]>> = {};
   const notes = new Map<object, string>();
   const add = (list: AllowKind, entry: object, key: string, seen: Set<string>, note?: string): void => {
@@ -45,7 +46,13 @@ export function draftPolicyYaml(items: readonly InventoryItem[], site: string, p
     else add('inline', { template: entry.template, slots: entry.slots, why: 'TODO' }, entry.template, seen);
   }
   const firstParty = draftFirstParty(items);
-  const doc = new Document({ schema: 1, serial: 1, site, routes: guessRoutes(pages), allow, ...(firstParty ? { firstParty } : {}) });
+  const routes = withScriptEval(guessRoutes(pages), evalPages);
+  const doc = new Document({ schema: 1, serial: 1, site, routes, allow, ...(firstParty ? { firstParty } : {}) });
+  routes.forEach((route, i) => {
+    if (!route.scriptEval) return;
+    const node = doc.getIn(['routes', i], true) as { commentBefore?: string } | undefined;
+    if (node) node.commentBefore = ' Browsers reported eval / new Function on pages of this route: the shop\'s code compiles strings\n (Knockout, underscore templates). scriptEval adds \'unsafe-eval\' here; remove it if that code is gone.';
+  });
   for (const [list, entries] of Object.entries(allow)) {
     const seq = doc.getIn(['allow', list], true);
     if (!isSeq(seq)) continue;
@@ -104,6 +111,17 @@ function draftFirstParty(items: readonly InventoryItem[]): { scripts: Record<str
  */
 function isOnlyPreconnect(item: InventoryItem): boolean {
   return item.kinds.length > 0 && item.kinds.every((k) => k === 'preconnect' || k === 'carried-url');
+}
+
+/** Block routes with a page whose code the browser reported calling eval get `scriptEval: true`: without it the checkout breaks. */
+function withScriptEval(routes: { path: string; mode: 'block' | 'report' }[], evalPages: readonly string[]): { path: string; mode: 'block' | 'report'; scriptEval?: true }[] {
+  if (evalPages.length === 0) return routes;
+  const paths = evalPages.map((p) => (URL.canParse(p) ? new URL(p).pathname : p));
+  return routes.map((route) => {
+    if (route.mode !== 'block') return route;
+    const pattern = compileRoutePattern(route.path);
+    return paths.some((path) => pattern.test(normaliseRequestPath(path))) ? { ...route, scriptEval: true as const } : route;
+  });
 }
 
 /** `/shop/checkout/step2` → `/shop/checkout/**`: the subtree from the first segment naming payment. */

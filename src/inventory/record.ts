@@ -54,6 +54,8 @@ export interface LearningRecord {
   readonly loads: readonly RecordedLoad[];
   readonly reported: readonly ReportedLoad[];
   readonly inline: readonly LearnedInline[];
+  /** Pages whose code called eval or new Function (browsers reported `eval` under script-src). */
+  readonly evalPages: readonly string[];
   /** What was seen but not learned, by why (a cap reached, a card-like number, a streamed page). */
   readonly skipped: Readonly<Record<string, number>>;
 }
@@ -136,6 +138,7 @@ export function checkRecord(file: string, data: unknown): LearningRecord {
     loads,
     reported,
     inline,
+    evalPages: data.evalPages === undefined ? [] : strings(data.evalPages, 'evalPages', fail),
     skipped,
   };
 }

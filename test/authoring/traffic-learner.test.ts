@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LearningRecordError } from '../../src/errors.js';
+import { draftPolicyYaml } from '../../src/inventory/draft.js';
+import { recordItems } from '../../src/inventory/record.js';
 import { learnInlineTemplates } from '../../src/inventory/templates.js';
+import { parsePolicyText } from '../../src/policy/parse.js';
 import { LIMITS } from '../../src/limits.js';
 import { TrafficLearner } from '../../src/proxy/learning/traffic-learner.js';
 import { verifyDocument } from '../../src/verify/index.js';
@@ -63,6 +66,20 @@ describe('the traffic learner', () => {
     expect(carried.inline).toEqual(record.inline);
     expect(carried.reported[0]).toMatchObject({ reports: 2, clients: 2 });
     await again.close();
+  });
+
+  it('a page whose code the browser reports calling eval gets scriptEval on its guessed block route in the draft', async () => {
+    const learner = await TrafficLearner.open(join(dir, 'eval.json'), logger);
+    observe(learner, '/checkout/shipping', '<!DOCTYPE html><p>shipping');
+    observe(learner, '/about', '<!DOCTYPE html><p>about');
+    learner.browserReport({ directive: 'script-src', blocked: 'eval', documentUrl: `${SITE}/checkout/shipping`, client: '10.0.0.3' });
+    const record = learner.record();
+    await learner.close();
+    expect(record.evalPages).toEqual([`${SITE}/checkout/shipping`]);
+    const draft = draftPolicyYaml(recordItems(record), record.site, record.pages, record.inline, 'test', record.evalPages);
+    expect(draft).toMatch(/# Browsers reported eval[^\n]*\n[^\n]*\n\s+- path: \/checkout\/\*\*\n\s+mode: block\n\s+scriptEval: true/);
+    const routes = parsePolicyText(draft, 'draft.yaml').routes;
+    expect(routes.map((r) => [r.path, r.scriptEval ?? false])).toEqual([['/checkout/**', true], ['/**', false]]);
   });
 
   it('refuses a file that is not a learning record, naming it, instead of overwriting it', async () => {

@@ -81,7 +81,7 @@ export const policyCommand: Command = {
  */
 async function draftFromRecordFile(recordFile: string, out: string | undefined): Promise<number> {
   const record = await readLearningRecord(recordFile);
-  const yaml = draftPolicyYaml(recordItems(record), record.site, record.pages, record.inline, `"payguard policy draft" from ${basename(recordFile)} (${record.documents} pages, ${record.firstSeen} to ${record.lastSeen})`);
+  const yaml = draftPolicyYaml(recordItems(record), record.site, record.pages, record.inline, `"payguard policy draft" from ${basename(recordFile)} (${record.documents} pages, ${record.firstSeen} to ${record.lastSeen})`, record.evalPages);
   parsePolicyText(yaml, out ?? 'the draft');
   if (out) await writeFile(out, yaml);
   else process.stdout.write(yaml);

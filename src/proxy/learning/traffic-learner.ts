@@ -72,6 +72,7 @@ export class TrafficLearner implements TrafficRecorder {
   private readonly samples = new Map<string, InlineSample>();
   private sampleBytes = 0;
   private readonly skipped = new Map<string, number>();
+  private readonly evalPages = new Set<string>();
   /** Inline entries of the record found at start: kept, since the samples they came from are gone. */
   private readonly earlierInline: LearnedInline[];
   private dirty = false;
@@ -144,6 +145,12 @@ export class TrafficLearner implements TrafficRecorder {
   browserReport(report: ObservedReport): void {
     const list = DIRECTIVE_LISTS[report.directive.toLowerCase()];
     const page = report.documentUrl === undefined ? undefined : pageOf(report.documentUrl);
+    // The shop's code compiles strings (Knockout, underscore templates): the route needs scriptEval.
+    if (list === 'script' && report.blocked === 'eval' && page) {
+      if (this.evalPages.size < LIMITS.learnMaxPages) this.evalPages.add(page);
+      this.touch();
+      return;
+    }
     if (!list || !page || report.blocked === undefined || !URL.canParse(report.blocked)) return this.skip('report-not-a-load');
     const blocked = new URL(report.blocked);
     if (blocked.protocol !== 'http:' && blocked.protocol !== 'https:') return this.skip('report-not-a-load');
@@ -192,6 +199,7 @@ export class TrafficLearner implements TrafficRecorder {
       loads: [...this.loads.values()].map((l): RecordedLoad => ({ list: l.list, kinds: [...l.kinds, ...(l.query === null ? ['query-varies'] : [])].sort(), address: l.place + (l.query ?? ''), origin: l.origin, pages: [...l.pages].sort() })),
       reported: [...this.reported.values()].map((r): ReportedLoad => ({ list: r.list, address: r.address, origin: r.origin, directive: r.directive, reports: r.reports, clients: r.clients.size, pages: [...r.pages].sort() })),
       inline: [...this.earlierInline.filter((e) => !fresh.has(inlineKey(e))), ...this.learnedInline],
+      evalPages: [...this.evalPages].sort(),
       skipped: Object.fromEntries([...this.skipped].sort()),
     };
   }
@@ -270,6 +278,7 @@ export class TrafficLearner implements TrafficRecorder {
       this.reported.set(`${r.list} ${r.address}`, { ...r, clients, pages: new Set(r.pages) });
     }
     for (const [why, n] of Object.entries(earlier.skipped)) this.skipped.set(why, n);
+    for (const page of earlier.evalPages) this.evalPages.add(page);
   }
 
   private touch(): void {
