@@ -396,6 +396,95 @@ export function tokenizeCss(text: string): CssToken[] {
   return tokens;
 }
 
+/** What a piece of CSS text is: a whole style sheet (`<style>`), or a declaration list (`style=""`). */
+export type CssContext = 'stylesheet' | 'declarations';
+
+/**
+ * The ranges of the text that are declaration values: from the colon after a property's name to
+ * the `;` or `}` that ends the declaration (§5.4.6 "consume a declaration"; §5.4.4 "consume a
+ * block's contents": an item that starts with an ident may be a declaration, any other item is a
+ * nested rule). Values are the only CSS text a script reads back as written
+ * (`getPropertyValue('--x')`, a computed `content` string). Everything else is a rule's prelude (a
+ * selector, an at-rule's condition) or a comment between rules, which no CSSOM call hands a script
+ * as a value; Tailwind writes `.group-data-\[size\=sm\]\/alert-dialog-content\:grid` there,
+ * which a scan of the raw text for URLs reads as `//alert-dialog-content/:grid`.
+ *
+ * Ambiguity counts as a value: any item of any block that starts with an ident and a colon is read
+ * as a declaration, where Chromium may read a nested rule (`a:hover {…}`) or, at the top of an
+ * `@media` block, a rule; a wider value range can only add readings. Blocks nest as component
+ * values do (§5.4.8 "consume a simple block": a `}` inside `(…)` closes nothing).
+ */
+export function declarationValueRanges(text: string, context: CssContext, tokens: readonly CssToken[] = tokenizeCss(text)): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  /** For each open rule block, outermost first: whether its items may be declarations (the sheet's top level may not). */
+  const blocks: boolean[] = [context === 'declarations'];
+  /** The closers of the simple blocks and functions open inside the current prelude or value, innermost last. */
+  const nested: CssTokenType[] = [];
+  let state: 'item' | 'name' | 'prelude' | 'value' = 'item';
+  let valueStart = 0;
+  const endValue = (at: number): void => {
+    if (at > valueStart) ranges.push({ start: valueStart, end: at });
+  };
+  for (const t of tokens) {
+    if (state === 'item') {
+      if (t.type === 'whitespace' || t.type === ';' || t.type === 'cdo' || t.type === 'cdc') continue;
+      if (t.type === '}') {
+        if (blocks.length > 1) blocks.pop();
+        continue;
+      }
+      if (t.type === 'ident' && blocks[blocks.length - 1]) {
+        state = 'name';
+        continue;
+      }
+      state = 'prelude';
+    } else if (state === 'name') {
+      if (t.type === 'whitespace') continue;
+      if (t.type === ':') {
+        state = 'value';
+        valueStart = t.end;
+        continue;
+      }
+      state = 'prelude';
+    }
+    // Inside a prelude or a value: simple blocks and functions nest until their own closer.
+    const closer = t.type === '(' || t.type === 'function' ? ')' : t.type === '[' ? ']' : t.type === '{' ? '}' : undefined;
+    if (nested.length > 0) {
+      if (closer) nested.push(closer);
+      else if (t.type === nested[nested.length - 1]) nested.pop();
+      continue;
+    }
+    if (state === 'prelude') {
+      if (t.type === '{') {
+        // A rule's or an at-rule's block: declarations, nested rules, or (in @media…) rules.
+        blocks.push(true);
+        state = 'item';
+      } else if (closer) {
+        nested.push(closer);
+      } else if (t.type === ';') {
+        state = 'item'; // an at-rule statement (@import …;), or a nested rule's prelude dropped at `;`
+      } else if (t.type === '}') {
+        if (blocks.length > 1) blocks.pop();
+        state = 'item';
+      }
+      continue;
+    }
+    // state === 'value'
+    if (closer) {
+      nested.push(closer);
+    } else if (t.type === ';') {
+      endValue(t.start);
+      state = 'item';
+    } else if (t.type === '}') {
+      endValue(t.start);
+      if (blocks.length > 1) blocks.pop();
+      state = 'item';
+    }
+  }
+  // A value left open runs to the end of the text, a comment after its last token included.
+  if (state === 'value') endValue(text.length);
+  return ranges;
+}
+
 /** Where a URL in CSS points the browser: the allow list that decides it. */
 export type CssUrlDestination = 'image' | 'style' | 'font';
 
@@ -431,8 +520,7 @@ const URL_FUNCTIONS = new Set(['url', 'src']);
  * markers, border images, `content`, SVG resources): CSP governs them by img-src.
  * Bad url tokens are not fetched by the browser and are not returned.
  */
-export function cssUrls(text: string): CssUrl[] {
-  const tokens = tokenizeCss(text);
+export function cssUrls(text: string, tokens: readonly CssToken[] = tokenizeCss(text)): CssUrl[] {
   const urls: CssUrl[] = [];
   /** Open blocks and functions, innermost last: a function's lower-cased name, `(`, `[`, `{`, or `font-face{`. */
   const open: string[] = [];

@@ -116,6 +116,27 @@ describe('URLs carried in data (issue 17 class 4)', () => {
     expect(verdict.violations.filter((f) => f.kind === 'carried-url')).toEqual([]);
   });
 
+  // Regression, issue 18 item 7: EverShop inlines its Tailwind v4 sheet on every page, and the
+  // escaped `group/name` classes (`.group-data-\[size\=sm\]\/alert-dialog-content\:grid`), read as
+  // raw text, were 90 scheme-relative URLs (`//alert-dialog-content/:grid`) that blocked every page.
+  it('reads CSS values only: no URL in a selector, an at-rule prelude or a comment between rules', () => {
+    const sheet = [
+      '/*! tailwindcss v4.3.5 | MIT License | https://tailwindcss.com */',
+      ':is(:where(.group\\/alert-dialog-content)[data-size=sm] .group-data-\\[size\\=sm\\]\\/alert-dialog-content\\:grid){display:grid}',
+      '.shadow-\\[0_0_0_\\/_12\\%\\]{--tw-shadow:0 0 #0000}',
+      'a[href*="//instagram.example"]{color:red}',
+      '@media (min-width:1px){.x\\/y:hover{color:red}}',
+      '@supports (--x://evil.example){.z{color:red}}',
+    ].join('\n');
+    const carried = (html: string) => verifyDocument(htmlInput(html, { policy })).violations.filter((f) => f.kind === 'carried-url').map((f) => f.url);
+    expect(carried(`<!doctype html><style>${sheet}</style><p>shop</p>`)).toEqual([]);
+    // The same sheet with values that carry URLs: each is read, wherever it sits.
+    const values = `${sheet}\n:root{.n{color:red} --a: //evil.example/a; content: "https://evil.example/b"}\n@media (min-width:1px){:root{--c: \\/\\/evil.example/c}}\n.d{--d://evil.example/d}`;
+    expect(carried(`<!doctype html><style>${values}</style><p>shop</p>`)).toEqual(['https://evil.example/a', 'https://evil.example/b', 'https://evil.example/c', 'https://evil.example/d']);
+    // A style attribute is a declaration list; a value written right after its colon is read too.
+    expect(carried('<!doctype html><p style="--a:\\/\\/evil.example/a">shop</p>')).toEqual(['https://evil.example/a']);
+  });
+
   it('reads a value as the code gets it: whole, tokens, percent-decoded once, JSON strings', () => {
     expect(urlReadings('https://evil.example/a')).toEqual(['https://evil.example/a']);
     expect(urlReadings('go to https://evil.example/a now')).toEqual(['https://evil.example/a']);

@@ -158,6 +158,16 @@ export const CARRIERS: readonly Carrier[] = [
     variants: 2,
   },
   {
+    // A style sheet as Tailwind v4 writes it (EverShop's, issue 18 item 7): `/` and `:` escaped in
+    // selectors, a licence comment naming a URL, rules nested in @media and in the rule itself.
+    // None of that is a value a script reads; the custom property after it is one.
+    name: 'CSS custom property after escaped selectors, comments and nested rules',
+    markup: (i, v, s) =>
+      `<style>/*! tailwindcss | https://tailwindcss.com */ .group-data-\\[size\\=sm\\]\\/card\\:px-4{padding:0} a[href*="//instagram.com"]{color:red} @media (min-width:1px){.a\\/b:hover{color:red}} :root{.x\\/y{color:red} --pay-url-${i}: ${spellCss(v, s)};}</style>`,
+    read: (i) => readCssString(`getComputedStyle(document.documentElement).getPropertyValue('--pay-url-${i}')`),
+    variants: 2,
+  },
+  {
     name: 'CSS custom property in style=""',
     markup: (i, v, s) => `<div id="c${i}" style="${spellAttribute(`--pay-url: ${spellCss(v, s)}`, 0)}"></div>`,
     read: (i) => readCssString(`getComputedStyle(document.getElementById('c${i}')).getPropertyValue('--pay-url')`),

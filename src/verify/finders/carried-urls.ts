@@ -11,8 +11,9 @@
  * - every attribute of every element, in every namespace (`href` of `a`/`area` too), except code
  *   (`on*`), nested documents (`srcdoc`) and namespace declarations (`xmlns`, `xmlns:*`);
  * - data blocks: JSON and JSON-LD strings and keys, template-type scripts' text;
- * - CSS: `style=""` and `<style>` text, outside `url()`/`@import`/`image-set()` (those are fetches,
- *   judged by css.ts): custom properties and strings a script can read back;
+ * - CSS: `style=""` and `<style>` declaration values, outside `url()`/`@import`/`image-set()` (those
+ *   are fetches, judged by css.ts): custom properties and strings a script can read back (not
+ *   selectors, at-rule preludes or comments between rules, which no script reads as a value);
  * - element text that is itself a URL (text-urls.ts, over the source, on both parser paths).
  * Which strings count as URLs is url-readings.ts. A URL that a specific finder also judges at the
  * same place (a form action, an image, a ping) is left to that finder (`preferSpecificFindings`).
@@ -24,7 +25,7 @@
  */
 import { namingEntry, SELF_ENTRY } from '../../policy/allow.js';
 import type { AllowEntry, AllowKind, Policy, RouteMode } from '../../policy/model.js';
-import { cssUrls, tokenizeCss } from '../css-syntax.js';
+import { cssUrls, declarationValueRanges, tokenizeCss, type CssContext } from '../css-syntax.js';
 import { INERT_SCRIPT_TYPE, makeScriptInert, removeAttribute } from '../edits.js';
 import { resolveUrl, type Judgement } from '../judge.js';
 import type { Edit, Finder, Scan, Sighting, Visit } from '../scan.js';
@@ -107,7 +108,7 @@ export const carriedInAttributes: Finder = (visit, scan) => {
     // The cheap test first: almost every attribute (class, id, type, name) has no `/`, `\`, `:` or `%`.
     if (!mayHoldUrl(value) || skipped(attr)) continue;
     if (attr.name === 'style' && attr.namespace === undefined) {
-      const readings = cssReadings(value).map((r) => r.reading);
+      const readings = cssReadings(value, 'declarations').map((r) => r.reading);
       if (readings.length > 0) reportAttributeReadings(visit, scan, attr, readings, 'style');
       continue;
     }
@@ -202,7 +203,7 @@ export const carriedInStyle: Finder = (visit, scan) => {
   const end = styleEnd(scan.text, start);
   const css = scan.text.slice(start, end);
   if (!mayHoldUrl(css)) return;
-  for (const found of cssReadings(css)) {
+  for (const found of cssReadings(css, 'stylesheet')) {
     const at = start + found.start;
     reportReading(scan, found.reading, 'style', (place, judge) =>
       scan.reportAt(visit, at, place, judge, [{ start: at, end: start + found.end, text: 'none' }]));
@@ -210,20 +211,49 @@ export const carriedInStyle: Finder = (visit, scan) => {
 };
 
 /**
- * The URL-looking readings of CSS that are data, not fetches: everywhere but inside what cssUrls()
- * returns (url(), src(), image-set() strings, @import), which css.ts judges as loads.
+ * The URL-looking readings of CSS that are data, not fetches: in declaration values only (a
+ * selector, an at-rule's condition or a comment between rules is no value a script reads back,
+ * css-syntax.ts declarationValueRanges), and there everywhere but inside what cssUrls() returns
+ * (url(), src(), image-set() strings, @import), which css.ts judges as loads.
  * Outside strings, the text as written: `getPropertyValue('--x')` returns a custom property's
  * text as written, escapes and all (Chromium, test/verify/oracle-carried-urls.test.ts). A string
  * is read whole as written (not cut at a space: `"/\63 heckout"` is one invalid host, not host
  * `63`), and with its escapes decoded (§4.3.5), as a computed `content` serialises it.
  */
-export function cssReadings(css: string): { start: number; end: number; reading: string }[] {
+export function cssReadings(css: string, context: CssContext): { start: number; end: number; reading: string }[] {
   if (!mayHoldUrl(css)) return [];
-  const fetched = css.includes('(') || css.includes('@') ? cssUrls(css) : [];
+  const embedded = embeddedTokens(css);
+  const quoted = css.includes('"') || css.includes("'");
+  if (embedded.length === 0 && !quoted && !/:[/\\]{2}/.test(css)) return [];
+  const tokens = tokenizeCss(css);
+  const values = declarationValueRanges(css, context, tokens);
+  if (values.length === 0) return [];
+  const inValue = (at: number): boolean => {
+    // The ranges are in text order and disjoint: the last one starting at or before `at` decides.
+    let low = 0;
+    let high = values.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (values[mid]!.start <= at) low = mid;
+      else high = mid - 1;
+    }
+    const range = values[low]!;
+    return at >= range.start && at < range.end;
+  };
+  const fetched = css.includes('(') || css.includes('@') ? cssUrls(css, tokens) : [];
   const inFetched = (at: number): boolean => fetched.some((f) => at >= f.start && at < f.end);
-  const strings = css.includes('"') || css.includes("'") ? tokenizeCss(css).filter((t) => t.type === 'string' || t.type === 'bad-string') : [];
+  const strings = quoted ? tokens.filter((t) => (t.type === 'string' || t.type === 'bad-string') && inValue(t.start)) : [];
   const inString = (at: number): boolean => strings.some((t) => at >= t.start && at < t.end);
-  const out: { start: number; end: number; reading: string }[] = embeddedTokens(css).filter((t) => !inFetched(t.start) && !inString(t.start));
+  const out: { start: number; end: number; reading: string }[] = embedded.filter((t) => inValue(t.start) && !inFetched(t.start) && !inString(t.start));
+  // `--a://evil.example/`: the colon in front is the declaration's, not a scheme's (embeddedTokens
+  // passes over `x://` as another scheme's URL); getPropertyValue returns `//evil.example/`.
+  for (const range of values) {
+    const head = css.charCodeAt(range.start);
+    const next = css.charCodeAt(range.start + 1);
+    if (!((head === 0x2f || head === 0x5c) && (next === 0x2f || next === 0x5c))) continue;
+    const [first] = embeddedTokens(css.slice(range.start, range.end));
+    if (first && !inFetched(range.start)) out.push({ start: range.start + first.start, end: range.start + first.end, reading: first.reading });
+  }
   for (const token of strings) {
     if (inFetched(token.start)) continue;
     const quote = css[token.start]!;
