@@ -160,14 +160,30 @@ export async function startPayguard(
   const policy = join(dir, `policy-${mode}.yaml`);
   writeFileSync(policy, suitePolicy(mode, inlineHashes));
   await payguard(['sign', policy, '--secret-key', keys.secretKey]);
-  const [port, adminPort] = [await freePort(), await freePort()];
+  return { mode, ...(await servePayguard({ policyFile: policy, publicKey: keys.publicKey, upstream, stateDir: join(dir, `state-${mode}`) })) };
+}
+
+export interface ServeOptions {
+  /** A signed policy (its `.minisig` beside it). */
+  readonly policyFile: string;
+  readonly publicKey: string;
+  readonly upstream: string;
+  readonly stateDir: string;
+  /** The public port; default a free one. */
+  readonly port?: number;
+}
+
+/** `payguard serve` as an operator starts it, on 127.0.0.1, ready when its admin port's /readyz says so. */
+export async function servePayguard(options: ServeOptions): Promise<Omit<RunningPayguard, 'mode'>> {
+  if (!existsSync(PAYGUARD_MAIN)) throw new Error(`payguard is not built (${PAYGUARD_MAIN} missing): run "npx tsc -p tsconfig.json" first`);
+  const [port, adminPort] = [options.port ?? (await freePort()), await freePort()];
   // The suite judges verdicts, not speed (that is `npm run bench`): on 2 cores shared with the
   // Chromium suites, one verification once stalled past the 2 s default and a page meant to be
   // rewritten was refused as inspection-timeout. A generous limit keeps the verdict independent of load.
   const child = spawn(
     process.execPath,
-    [PAYGUARD_BIN, 'serve', '--upstream', upstream, '--policy', policy, '--public-key', keys.publicKey,
-      '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--state-dir', join(dir, `state-${mode}`),
+    [PAYGUARD_BIN, 'serve', '--upstream', options.upstream, '--policy', options.policyFile, '--public-key', options.publicKey,
+      '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, '--state-dir', options.stateDir,
       '--verify-timeout', '20s'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -177,7 +193,6 @@ export async function startPayguard(
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await waitReady(child, adminUrl, () => output);
   return {
-    mode,
     url: `http://127.0.0.1:${port}`,
     adminUrl,
     output: () => output,
