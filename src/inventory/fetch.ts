@@ -39,6 +39,8 @@ export function shown(url: string): string {
 export interface RequestExtras {
   readonly method?: 'GET' | 'POST';
   readonly body?: { readonly contentType: string; readonly text: string };
+  /** Extra request headers a step names (an AJAX API's CSRF header). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly session?: { cookieHeader(url: string): string | undefined; remember(url: string, headers: HeaderList): void };
 }
 
@@ -54,6 +56,7 @@ export async function fetchBounded(url: string, limits: FetchLimits, accept: str
         'accept-encoding': limits.acceptEncoding ?? 'identity',
         ...(cookie ? { cookie } : {}),
         ...(extras.body ? { 'content-type': extras.body.contentType } : {}),
+        ...extras.headers,
       },
       headersTimeout: limits.timeoutMs,
       bodyTimeout: limits.timeoutMs,

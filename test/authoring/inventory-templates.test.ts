@@ -42,6 +42,31 @@ function verifyCheckout(policy: Policy, html: string) {
 }
 
 describe('payguard inventory with sessions, steps and renderings', () => {
+  it('steps fill a JSON API from earlier answers: a cart id in the path, a CSRF header, a number in the body', async () => {
+    const steps = join(dir, 'api-steps.yaml');
+    writeFileSync(steps, [
+      'steps:',
+      '  - { get: /product/tee }',
+      '  - { post: /api/carts, json: {} }',
+      // The cart id comes from the JSON answer of the step before; the token from the product page two steps back.
+      '  - { post: "/api/carts/{{json:data.cartId}}/items", json: { sku: TEE-1, qty: "{{json:data.items}}" }, headers: { x-csrf-token: "{{meta:csrf-token}}" } }',
+      '',
+    ].join('\n'));
+    const result = await runPayguard(['inventory', `${shop.origin}/checkout`, '--site', 'https://shop.example', '--out', join(dir, 'api.yaml'), '--steps', steps, '--sessions', '2', '--renderings', '2']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('step POST');
+    // Only a cart with an item has a checkout: its inline code was reached and learned.
+    expect(justified(readFileSync(join(dir, 'api.yaml'), 'utf8')).allow.inline.filter((e) => e.type === 'template')).toHaveLength(3);
+  });
+
+  it('a placeholder with nothing to fill it is reported with the step, and the crawl goes on', async () => {
+    const steps = join(dir, 'bad-steps.yaml');
+    writeFileSync(steps, 'steps:\n  - { post: "/api/carts/{{json:data.nothing}}/items", json: { sku: TEE-1, qty: 1 } }\n');
+    const result = await runPayguard(['inventory', `${shop.origin}/checkout`, '--site', 'https://shop.example', '--out', join(dir, 'bad.yaml'), '--steps', steps]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('no "data.nothing" in any JSON answer of the steps so far');
+  });
+
   it('without steps the crawl never sees the checkout (an empty cart redirects)', async () => {
     const policy = justified(await draft([], 'no-steps.yaml'));
     expect(policy.allow.inline).toEqual([]);

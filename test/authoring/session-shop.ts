@@ -57,8 +57,26 @@ export async function startSessionShop(): Promise<SessionShop> {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(body);
     };
-    if (req.method === 'GET' && req.url === '/product/tee') {
-      html(`<!DOCTYPE html><form method=post action=/cart/add><input type=hidden name=form_key value="${cart.formKey}"><input name=sku value=TEE-1><button>Add</button></form>`);
+    if (req.method === 'POST' && req.url === '/api/carts') {
+      // A JSON cart API, as EverShop's and Magento's: the cart id comes back in the answer, and
+      // adding to it needs that id in the path and the page's CSRF token in a header.
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: { cartId: cart.cartId, items: cart.items.length } }));
+    } else if (req.method === 'POST' && req.url === `/api/carts/${encodeURIComponent(cart.cartId)}/items`) {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const item = JSON.parse(body) as { sku?: unknown; qty?: unknown };
+        if (req.headers['x-csrf-token'] !== cart.formKey || typeof item.sku !== 'string' || typeof item.qty !== 'number') {
+          res.writeHead(403, { 'content-type': 'application/json' }).end('{"error":"bad token or item"}');
+          return;
+        }
+        cart.items.push({ sku: item.sku, name: `Tee "${cart.items.length + 1}"`, qty: item.qty, image: `${PUBLIC_SITE}/media/tee.jpg` });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { cartId: cart.cartId, qty: item.qty } }));
+      });
+    } else if (req.method === 'GET' && req.url === '/product/tee') {
+      html(`<!DOCTYPE html><meta name=csrf-token content="${cart.formKey}"><form method=post action=/cart/add><input type=hidden name=form_key value="${cart.formKey}"><input name=sku value=TEE-1><button>Add</button></form>`);
     } else if (req.method === 'POST' && req.url === '/cart/add') {
       let body = '';
       req.setEncoding('utf8').on('data', (d: string) => (body += d));

@@ -43,8 +43,11 @@ Options:
                       rendering in all, inline code whose literals vary is drafted as a
                       template with typed slots, the rest by exact hash
   --steps FILE        requests each session makes first (add to cart…): a YAML list of
-                      { get: PATH } and { post: PATH, form: {…} | json: … }; a form value
-                      "{{input:NAME}}" or "{{meta:NAME}}" is read from the previous page
+                      { get: PATH } and { post: PATH, form: {…} | json: …, headers: {…} };
+                      in a path, header, form value or JSON string, "{{input:NAME}}",
+                      "{{meta:NAME}}" (an earlier page's input or meta tag),
+                      "{{json:data.cartId}}" (an earlier JSON answer) and
+                      "{{cookie:NAME}}" are filled from what the steps before answered
   --json              print JSON
   -h, --help          show this help
 
