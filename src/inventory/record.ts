@@ -61,10 +61,18 @@ export interface LearningRecord {
 }
 
 export async function readLearningRecord(file: string): Promise<LearningRecord> {
+  const record = await readLearningRecordIfAny(file);
+  if (!record) throw new LearningRecordError(file, undefined, 'cannot read: no such file');
+  return record;
+}
+
+/** The record in `file`, or undefined when there is none yet (`serve --learn` starts a new one). */
+export async function readLearningRecordIfAny(file: string): Promise<LearningRecord | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LearningRecordError(file, undefined, `cannot read: ${(err as Error).message}`, { cause: err });
   }
   let data: unknown;

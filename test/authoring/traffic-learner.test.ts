@@ -88,6 +88,12 @@ describe('the traffic learner', () => {
     await expect(TrafficLearner.open(file, logger)).rejects.toThrow(LearningRecordError);
     await expect(TrafficLearner.open(file, logger)).rejects.toThrow(`${file} (format): expected 1`);
   });
+
+  it('refuses at start a record it cannot write, naming it', async () => {
+    const file = join(dir, 'no-such-dir', 'learned.json');
+    const quiet = { ...logger, error: () => undefined };
+    await expect(TrafficLearner.open(file, quiet)).rejects.toThrow(`${file}: cannot write`);
+  });
 });
 
 /** A state object of generated shape: fixed keys, values that vary per rendering, a cart of any length. */

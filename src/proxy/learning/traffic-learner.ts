@@ -14,12 +14,12 @@
  * same bytes), and each page path stops being learned from after LIMITS.learnRenderingsPerPage
  * renderings; the work runs after the response has been sent.
  */
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { LearningRecordError } from '../../errors.js';
 import { LIMITS } from '../../limits.js';
 import { containsCardNumber } from '../../observe/redact.js';
 import { addressOf } from '../../inventory/inventory.js';
-import { checkRecord, RECORD_FORMAT, type LearningRecord, type RecordedLoad, type ReportedLoad } from '../../inventory/record.js';
+import { readLearningRecordIfAny, RECORD_FORMAT, type LearningRecord, type RecordedLoad, type ReportedLoad } from '../../inventory/record.js';
 import { learnInlineTemplates, type InlineSample, type LearnedInline } from '../../inventory/templates.js';
 import type { AllowKind } from '../../policy/model.js';
 import { inlineCodeOf } from '../../verify/inline-code.js';
@@ -92,24 +92,11 @@ export class TrafficLearner implements TrafficRecorder {
 
   /** Opens FILE: an earlier record there is carried on (a restart does not forget a week of learning); a file that is not one is an error. */
   static async open(file: string, logger: ProxyLogger): Promise<TrafficLearner> {
-    let text: string | undefined;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new LearningRecordError(file, undefined, `cannot read: ${(err as Error).message}`, { cause: err });
-    }
-    let earlier: LearningRecord | undefined;
-    if (text !== undefined) {
-      try {
-        earlier = checkRecord(file, JSON.parse(text));
-      } catch (err) {
-        if (err instanceof LearningRecordError) throw err;
-        throw new LearningRecordError(file, undefined, `not JSON: ${(err as Error).message}; move it away or give another --learn file`, { cause: err });
-      }
-    }
-    const learner = new TrafficLearner(file, logger, earlier);
-    // Written at once: a path payguard cannot write is said at start, not after a day of traffic.
-    await learner.flush();
+    const learner = new TrafficLearner(file, logger, await readLearningRecordIfAny(file));
+    // Written at once: a path payguard cannot write is refused at start (serve exits 2 naming
+    // it), not found after a day of traffic.
+    const problem = await learner.write();
+    if (problem) throw new LearningRecordError(file, undefined, `cannot write: ${problem.message}`, { cause: problem });
     learner.timer = setInterval(() => void learner.flush(), LIMITS.learnFlushMs);
     learner.timer.unref();
     return learner;
@@ -171,7 +158,7 @@ export class TrafficLearner implements TrafficRecorder {
 
   /** Writes the record (to a temp file, then renamed: a crash never leaves half a record). */
   flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.write());
+    this.writing = this.writing.then(async () => void (await this.write()));
     return this.writing;
   }
 
@@ -204,8 +191,9 @@ export class TrafficLearner implements TrafficRecorder {
     };
   }
 
-  private async write(): Promise<void> {
-    if (!this.dirty && this.samplesAtLastLearn !== -1) return;
+  /** Writes the record if anything changed; the error when it could not (logged, and kept for the next try). */
+  private async write(): Promise<Error | undefined> {
+    if (!this.dirty && this.samplesAtLastLearn !== -1) return undefined;
     this.dirty = false;
     const record = this.record();
     const temp = `${this.file}.${process.pid}.tmp`;
@@ -214,9 +202,11 @@ export class TrafficLearner implements TrafficRecorder {
       await writeFile(temp, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
       await chmod(temp, 0o600);
       await rename(temp, this.file);
+      return undefined;
     } catch (err) {
       this.dirty = true;
       this.logger.error('learning-record-write-failed', err, { file: this.file });
+      return err as Error;
     }
   }
 
